@@ -237,6 +237,20 @@ async fn stop_signal() {
     }
 }
 
+fn announce(server: &emu::EmuServer) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {}", server.url())?;
+    writeln!(out, "endpoint discovery: {}", server.endpoint_url())?;
+    writeln!(
+        out,
+        "default OAuth client: {} / {}",
+        emu::oauth::DEFAULT_CLIENT_ID,
+        emu::oauth::DEFAULT_CLIENT_SECRET
+    )?;
+    writeln!(out, "admin API: {}/_emu/", server.url())?;
+    out.flush()
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -249,18 +263,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = config(&args)?;
     let server = emu::serve(config).await.context("starting acd-emu")?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}", server.url())?;
-        writeln!(out, "endpoint discovery: {}", server.endpoint_url())?;
-        writeln!(
-            out,
-            "default OAuth client: {} / {}",
-            emu::oauth::DEFAULT_CLIENT_ID,
-            emu::oauth::DEFAULT_CLIENT_SECRET
-        )?;
-        writeln!(out, "admin API: {}/_emu/", server.url())?;
-        out.flush()?;
+    // stdout is for whoever started us; if they stop reading, keep serving regardless.
+    let announced = announce(&server);
+    if let Err(err) = announced {
+        tracing::warn!("could not write to stdout ({err}); serving anyway");
     }
     stop_signal().await;
     tracing::info!("stopping");

@@ -25,8 +25,11 @@ fn bad(message: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn parse<T: for<'de> serde::Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
-    json_body(body).map_err(|e| bad(format!("{e:?}")))
+fn parse<T: for<'de> serde::Deserialize<'de>>(body: &Bytes) -> Result<T, String> {
+    json_body(body).map_err(|e| match e {
+        super::error::ApiError::App { message, .. } => message,
+        other => format!("{other:?}"),
+    })
 }
 
 pub fn router() -> Router<Arc<Emu>> {
@@ -65,7 +68,7 @@ async fn get_faults(State(emu): State<Arc<Emu>>) -> Json<Value> {
 async fn set_faults(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
     let patch: Value = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let next = match merge(&emu.faults(), patch) {
         Ok(f) => f,
@@ -85,7 +88,7 @@ async fn get_settings(State(emu): State<Arc<Emu>>) -> Json<Value> {
 async fn set_settings(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
     let patch: Value = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     match merge(&emu.settings(), patch) {
         Ok(next) => {
@@ -114,7 +117,7 @@ async fn reset_stats(State(emu): State<Arc<Emu>>) -> StatusCode {
 async fn add_client(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
     let spec: ClientSpec = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     match emu.with_store(|s| oauth::register_client(s, &spec)) {
         Ok(()) => (
@@ -129,7 +132,7 @@ async fn add_client(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
 async fn add_token(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
     let spec: TokenSpec = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let client = spec
         .client_id
@@ -156,7 +159,7 @@ async fn revoke_tokens(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
     }
     let spec: Revoke = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     match emu.with_store(|s| oauth::revoke(s, spec.refresh_token.as_deref())) {
         Ok(n) => Json(json!({"revoked": n})).into_response(),

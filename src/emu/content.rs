@@ -362,16 +362,20 @@ async fn serve_blob(emu: &Emu, node: &Node, headers: &HeaderMap, cutter: Cutter)
         s.download_bytes += len;
     });
     let body = if emu.roll(|f| f.drop_rate) && len > 0 {
+        // Send the first half, then cut the connection: the client got fewer bytes than
+        // Content-Length promised, exactly what a dropped connection looks like.
         emu.count(|s| s.dropped_connections += 1);
-        let cut_at = len / 2;
-        let mut sent = 0u64;
         let stream = reader
-            .take_while(move |chunk| {
-                let keep = sent < cut_at;
-                if let Ok(c) = chunk {
-                    sent += c.len() as u64;
-                }
-                futures::future::ready(keep)
+            .scan(len / 2, |left, chunk| {
+                futures::future::ready(match chunk {
+                    Ok(_) if *left == 0 => None,
+                    Ok(mut bytes) => {
+                        bytes.truncate((*left).min(bytes.len() as u64) as usize);
+                        *left -= bytes.len() as u64;
+                        Some(Ok(bytes))
+                    }
+                    Err(e) => Some(Err(e)),
+                })
             })
             .chain(futures::stream::once(async move {
                 cutter.cut();
@@ -426,11 +430,11 @@ pub async fn download(
         // Above ~10 GiB Amazon sent clients to a presigned S3 URL, which refuses bearer tokens.
         let token = emu.templink_token(&node.id);
         let location = presigned_url(&emu.base_url, &token, settings.templink_ttl_secs);
-        return Ok(Response::builder()
+        return Response::builder()
             .status(StatusCode::TEMPORARY_REDIRECT)
             .header(header::LOCATION, location)
             .body(Body::empty())
-            .map_err(|e| ApiError::app(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), ""))?);
+            .map_err(|e| ApiError::app(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), ""));
     }
     serve_blob(&emu, &node, &headers, cutter).await
 }

@@ -663,9 +663,9 @@ mod tests {
             compile("kind:(FILE OR FOLDER)"),
             Err(FilterError::Syntax(_))
         ));
-        let nine = vec!["kind:FILE"; 9].join(" AND ");
+        let nine = ["kind:FILE"; 9].join(" AND ");
         assert_eq!(compile(&nine).unwrap_err(), FilterError::TooManyTerms(9));
-        assert!(compile(&vec!["kind:FILE"; 8].join(" AND ")).is_ok());
+        assert!(compile(&["kind:FILE"; 8].join(" AND ")).is_ok());
     }
 
     #[test]

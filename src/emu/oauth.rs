@@ -650,7 +650,7 @@ mod tests {
         // RFC 7636 appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_string();
         let challenge = Some((
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGKSsX2T2".to_string() + "w-cM",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_string(),
             "S256".to_string(),
         ));
         assert!(pkce_ok(&challenge, Some(&verifier)));
