@@ -63,6 +63,8 @@ pub struct Compiled {
     pub params: Vec<SqlValue>,
     /// The filter names a `status`; otherwise listings show only live nodes.
     pub has_status: bool,
+    /// The first `parents:` term, which drives the query from the parents index.
+    pub scope_parent: Option<String>,
 }
 
 impl Compiled {
@@ -501,8 +503,11 @@ fn compile_eq(
             &format!("{column} = ?1"),
             [SqlValue::Integer(integer(field, value)?)],
         ),
+        FieldType::ParentList if out.scope_parent.is_none() => {
+            out.scope_parent = Some(value.text.clone())
+        }
         FieldType::ParentList => out.and(
-            "EXISTS (SELECT 1 FROM parents p WHERE p.child = n.id AND p.parent = ?1)",
+            "n.id IN (SELECT child FROM parents WHERE parent = ?1)",
             [SqlValue::Text(value.text.clone())],
         ),
         FieldType::LabelList => out.and(
@@ -670,14 +675,21 @@ mod tests {
 
     #[test]
     fn compiled_parameters_are_numbered_in_order() {
-        let c = compile("parents:P AND name:\"Hello World\" AND status:trash").unwrap();
+        let c =
+            compile("parents:P AND name:\"Hello World\" AND status:trash AND parents:Q").unwrap();
         assert!(c.has_status);
+        assert_eq!(
+            c.scope_parent.as_deref(),
+            Some("P"),
+            "the first parents term drives the query"
+        );
         assert_eq!(c.params.len(), 3);
         assert!(
             c.where_sql.contains("?1") && c.where_sql.contains("?2") && c.where_sql.contains("?3")
         );
-        assert_eq!(c.params[1], SqlValue::Text("hello world".into()));
-        assert_eq!(c.params[2], SqlValue::Text("TRASH".into()));
+        assert_eq!(c.params[0], SqlValue::Text("hello world".into()));
+        assert_eq!(c.params[1], SqlValue::Text("TRASH".into()));
+        assert_eq!(c.params[2], SqlValue::Text("Q".into()));
     }
 
     #[test]

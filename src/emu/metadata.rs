@@ -135,10 +135,13 @@ fn list(emu: &Emu, scope: Scope, q: &HashMap<String, String>) -> ApiResult {
         Scope::Everything => {}
         Scope::Children(id) => {
             emu.with_store(|s| s.require(id))?;
-            compiled.and(
-                "EXISTS (SELECT 1 FROM parents p0 WHERE p0.child = n.id AND p0.parent = ?1)",
-                [SqlValue::Text(id.clone())],
-            );
+            match compiled.scope_parent.replace(id.clone()) {
+                Some(other) if other != *id => compiled.and(
+                    "n.id IN (SELECT child FROM parents WHERE parent = ?1)",
+                    [SqlValue::Text(other)],
+                ),
+                _ => {}
+            }
         }
         Scope::Trash => compiled.and("n.status = 'TRASH'", []),
     }
@@ -162,8 +165,16 @@ fn list(emu: &Emu, scope: Scope, q: &HashMap<String, String>) -> ApiResult {
             .ok_or_else(|| ApiError::bad_request("Next token is expired"))?,
         None => 0,
     };
-    let (nodes, total) =
-        emu.with_store(|s| s.list(&compiled.where_sql, &compiled.params, &order, offset, limit))?;
+    let (nodes, total) = emu.with_store(|s| {
+        s.list(
+            compiled.scope_parent.as_deref(),
+            &compiled.where_sql,
+            &compiled.params,
+            &order,
+            offset,
+            limit,
+        )
+    })?;
     let next = offset + nodes.len() as u64;
     let next_token =
         (next < total && !nodes.is_empty()).then(|| emu.save_cursor(fingerprint, next));

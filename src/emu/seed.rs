@@ -108,17 +108,9 @@ fn file(store: &mut Store, path: &str, bytes: &[u8]) -> Result<String, StoreErro
 pub fn seed(emu: &Emu, spec: &SeedSpec) -> Result<(), String> {
     emu.with_store(|store| {
         let root = store.root_id().to_string();
-        if store
-            .list(
-                "EXISTS (SELECT 1 FROM parents p WHERE p.child = n.id AND p.parent = ?1)",
-                &[root.clone().into()],
-                "n.n",
-                0,
-                1,
-            )?
-            .1
-            > 0
-        {
+        let (_, children) =
+            store.list(Some(&root), "n.status != 'PURGED'", &[], "n.n ASC", 0, 1)?;
+        if children > 0 {
             tracing::info!("the Drive already has content; not seeding");
             return Ok(());
         }

@@ -151,6 +151,11 @@ const NODE_COLUMNS: &str = "id, name, kind, status, is_root, parents, created, m
      description, created_by, etag, size, md5, content_type, extension, content_version, content_date, blob, \
      trashed_at, seq";
 
+/// The same columns qualified by the `n` alias, for queries that join `parents`.
+const NODE_COLUMNS_N: &str = "n.id, n.name, n.kind, n.status, n.is_root, n.parents, n.created, n.modified, \
+     n.version, n.labels, n.description, n.created_by, n.etag, n.size, n.md5, n.content_type, n.extension, \
+     n.content_version, n.content_date, n.blob, n.trashed_at, n.seq";
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
@@ -177,8 +182,10 @@ CREATE TABLE IF NOT EXISTS nodes (
 CREATE INDEX IF NOT EXISTS nodes_seq ON nodes(seq);
 CREATE INDEX IF NOT EXISTS nodes_md5 ON nodes(md5);
 CREATE INDEX IF NOT EXISTS nodes_name_lc ON nodes(name_lc);
+-- Keyed by (parent, the child's row number): a folder listing walks one index range in
+-- creation order and stops at the end of the page, however large the Drive.
 CREATE TABLE IF NOT EXISTS parents (
-  parent TEXT NOT NULL, child TEXT NOT NULL, PRIMARY KEY (parent, child)
+  parent TEXT NOT NULL, n INTEGER NOT NULL, child TEXT NOT NULL, PRIMARY KEY (parent, n)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS parents_child ON parents(child);
 CREATE TABLE IF NOT EXISTS clients (
@@ -325,30 +332,44 @@ impl Store {
     }
 
     /// One page of nodes matching `where_sql` (over the `nodes n` alias) plus the total.
+    /// With `scope_parent`, only that folder's children are considered, read from the
+    /// parents index in order (no scan of the whole Drive, no sort for the default order).
     pub fn list(
         &self,
+        scope_parent: Option<&str>,
         where_sql: &str,
         params: &[SqlValue],
         order_sql: &str,
         offset: u64,
         limit: u64,
     ) -> StoreResult<(Vec<Node>, u64)> {
+        let mut params = params.to_vec();
+        let (from, order) = match scope_parent {
+            Some(parent) => {
+                params.push(SqlValue::Text(parent.to_string()));
+                let from = format!(
+                    "parents p JOIN nodes n ON n.n = p.n WHERE p.parent = ?{} AND",
+                    params.len()
+                );
+                (from, order_sql.replace("n.n ASC", "p.n ASC"))
+            }
+            None => ("nodes n WHERE".to_string(), order_sql.to_string()),
+        };
         let total: i64 = self
             .conn
-            .prepare_cached(&format!("SELECT COUNT(*) FROM nodes n WHERE {where_sql}"))?
+            .prepare_cached(&format!("SELECT COUNT(*) FROM {from} {where_sql}"))?
             .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
         let total = total.max(0) as u64;
-        let mut page_params = params.to_vec();
-        page_params.push(SqlValue::Integer(limit as i64));
-        page_params.push(SqlValue::Integer(offset as i64));
+        params.push(SqlValue::Integer(limit as i64));
+        params.push(SqlValue::Integer(offset as i64));
         let sql = format!(
-            "SELECT {NODE_COLUMNS} FROM nodes n WHERE {where_sql} ORDER BY {order_sql} LIMIT ?{} OFFSET ?{}",
-            params.len() + 1,
-            params.len() + 2
+            "SELECT {NODE_COLUMNS_N} FROM {from} {where_sql} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+            params.len() - 1,
+            params.len()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let nodes = stmt
-            .query_map(params_from_iter(page_params.iter()), node_from_row)?
+            .query_map(params_from_iter(params.iter()), node_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((nodes, total))
     }
@@ -507,14 +528,18 @@ impl Store {
     }
 
     fn write_parent_rows(&self, child: &str, parents: &[String]) -> StoreResult<()> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT n FROM nodes WHERE id = ?1")?
+            .query_row([child], |r| r.get(0))?;
         self.conn
             .prepare_cached("DELETE FROM parents WHERE child = ?1")?
             .execute([child])?;
-        let mut add = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO parents (parent, child) VALUES (?1, ?2)")?;
+        let mut add = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO parents (parent, n, child) VALUES (?1, ?2, ?3)",
+        )?;
         for parent in parents {
-            add.execute([parent, child])?;
+            add.execute(params![parent, n, child])?;
         }
         Ok(())
     }
