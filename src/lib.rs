@@ -1,1 +1,2 @@
 pub mod emu;
+pub mod names;
