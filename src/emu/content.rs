@@ -206,19 +206,17 @@ pub async fn upload(
     let suppress_dedup = query
         .get("suppress")
         .is_some_and(|s| s.split(',').any(|v| v.trim() == "deduplication"));
-    if !suppress_dedup {
-        if let Some(existing) = emu.with_store(|s| s.find_by_md5(&blob.md5))? {
-            let md5 = blob.md5.clone();
-            discard(Some(blob));
-            return Err(ApiError::App {
-                status: StatusCode::CONFLICT,
-                message: format!(
-                    "Attempted to upload a duplicate File. md5: {md5}, conflicting NodeId: {existing}"
-                ),
-                code: "DUPLICATE_CONTENT".into(),
-                info: Some(serde_json::json!({ "nodeId": existing })),
-            });
-        }
+    if !suppress_dedup && let Some(existing) = emu.with_store(|s| s.find_by_md5(&blob.md5))? {
+        let md5 = blob.md5.clone();
+        discard(Some(blob));
+        return Err(ApiError::App {
+            status: StatusCode::CONFLICT,
+            message: format!(
+                "Attempted to upload a duplicate File. md5: {md5}, conflicting NodeId: {existing}"
+            ),
+            code: "DUPLICATE_CONTENT".into(),
+            info: Some(serde_json::json!({ "nodeId": existing })),
+        });
     }
     let spec = NewNode {
         name,

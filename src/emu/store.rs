@@ -601,10 +601,10 @@ impl Store {
                     "a folder cannot be placed inside itself or one of its subfolders".into(),
                 ));
             }
-            if seen.insert(id.clone()) {
-                if let Some(node) = self.get(&id)? {
-                    frontier.extend(node.parents);
-                }
+            if seen.insert(id.clone())
+                && let Some(node) = self.get(&id)?
+            {
+                frontier.extend(node.parents);
             }
         }
         Ok(())

@@ -44,10 +44,10 @@ pub fn node_json(node: &Node, temp_link: Option<String>) -> Value {
             }),
         );
     }
-    if node.kind == Kind::File {
-        if let Some(link) = temp_link {
-            m.insert("tempLink".into(), json!(link));
-        }
+    if node.kind == Kind::File
+        && let Some(link) = temp_link
+    {
+        m.insert("tempLink".into(), json!(link));
     }
     Value::Object(m)
 }
