@@ -376,6 +376,8 @@ async fn serve_blob(emu: &Emu, node: &Node, headers: &HeaderMap, cutter: Cutter)
                 })
             })
             .chain(futures::stream::once(async move {
+                // Let what was sent reach the client first: a drop mid-body, not before it.
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 cutter.cut();
                 Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionReset,
