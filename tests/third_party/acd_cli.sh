@@ -24,6 +24,10 @@ json.dump({"access_token": "Atza|acd-cli-check", "refresh_token": "Atzr|acd-cli-
 PY
 
 acd() { "$ACD_CLI" "$@" 2>>"$WORK/acd_cli.err"; }
+# Match on captured output: `cmd | grep -q` under pipefail fails when grep exits first.
+contains() { grep -qF -- "$2" <<<"$1"; }
+# On failure, show what acd_cli said.
+fail() { echo "FAIL: $*" >&2; tail -20 "$WORK/acd_cli.err" >&2 2>/dev/null; exit 1; }
 
 printf 'hello from acd_cli\n' >"$WORK/up/hello.txt"
 head -c 3000000 /dev/urandom >"$WORK/up/big.bin"
@@ -42,12 +46,13 @@ acd download "/docs/naïve café 東京.txt" "$WORK/down" >/dev/null || fail "do
 cmp "$WORK/up/big.bin" "$WORK/down/big.bin" || fail "downloaded bytes differ"
 cmp "$WORK/up/naïve café 東京.txt" "$WORK/down/naïve café 東京.txt" || fail "unicode file differs"
 [ "$(acd cat /docs/hello.txt)" = "hello from acd_cli" ] || fail "cat"
-acd find-md5 "$(md5sum <"$WORK/up/big.bin" | cut -d' ' -f1)" | grep -q big.bin || fail "find-md5"
+big_md5=$(md5sum <"$WORK/up/big.bin" | cut -d' ' -f1)
+contains "$(acd find-md5 "$big_md5")" big.bin || fail "find-md5"
 
 acd rename /docs/hello.txt greeting.txt || fail "rename"
 acd mkdir /archive || fail "mkdir /archive"
 acd mv /docs/greeting.txt /archive || fail "mv"
-acd tree | grep -q "greeting.txt" || fail "tree"
+contains "$(acd tree)" "greeting.txt" || fail "tree"
 printf 'overwritten\n' >"$WORK/up/new.txt"
 acd overwrite /archive/greeting.txt "$WORK/up/new.txt" >/dev/null || fail "overwrite"
 [ "$(acd cat /archive/greeting.txt)" = "overwritten" ] || fail "cat after overwrite"
@@ -58,13 +63,13 @@ acd overwrite /archive/greeting.txt "$WORK/up/new.txt" >/dev/null || fail "overw
 acd mv /archive/greeting.txt / || fail "mv to root"
 id=$(acd metadata /greeting.txt | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 acd trash /greeting.txt || fail "trash"
-acd list-trash | grep -q "$id" || fail "list-trash"
-acd ls / | grep -q greeting.txt && fail "trashed file still listed"
+contains "$(acd list-trash)" "$id" || fail "list-trash"
+contains "$(acd ls /)" greeting.txt && fail "trashed file still listed"
 acd restore "$id" || fail "restore"
-acd ls / | grep -q greeting.txt || fail "restored file not listed"
+contains "$(acd ls /)" greeting.txt || fail "restored file not listed"
 
-acd usage | grep -q "Total" || fail "usage"
-acd quota | grep -q '"available"' || fail "quota"
+contains "$(acd usage)" "Total" || fail "usage"
+contains "$(acd quota)" '"available"' || fail "quota"
 # A second client's change arrives through the changes feed on the next sync.
 acd sync >/dev/null || fail "incremental sync"
 

@@ -33,6 +33,8 @@ PROXY_PORT=$(sed -n 's/^listening on //p' "$WORK/proxy.out")
 
 sed "s#{EMU}#$EMU_URL#g" "$HERE/../fixtures/rclone-before-refresh.conf" >"$WORK/rclone.conf"
 cp "$WORK/rclone.conf" "$WORK/rclone.conf.orig"
+# On failure, show what rclone said.
+fail() { echo "FAIL: $*" >&2; tail -20 "$WORK/rclone.log" >&2 2>/dev/null; exit 1; }
 rc() { HTTPS_PROXY="http://127.0.0.1:$PROXY_PORT" "$RCLONE" --config "$WORK/rclone.conf" --ca-cert "$WORK/ca.pem" \
   --low-level-retries 3 "$@" 2>>"$WORK/rclone.log"; }
 
@@ -84,7 +86,7 @@ rc purge "photos:backup/sub dir/deeper" || fail "purge"
 got=$(rc lsf -R photos:backup | sort | tr '\n' '|')
 want='colon:star*.txt|naïve 東京 🎉.txt|sub dir/|sub dir/one-mb.bin|sub dir/renamed.txt|'
 [ "$got" = "$want" ] || fail "after moves: $got"
-rc lsd photos: | grep -q backup || fail "lsd after changes"
+[[ "$(rc lsd photos:)" == *backup* ]] || fail "lsd after changes"
 
 late=$(curl -s "$EMU_URL/_emu/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["late_uploads"])')
 [ "$late" -ge 1 ] || fail "the late-upload path was not exercised"
