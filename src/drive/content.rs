@@ -1,0 +1,370 @@
+//! Content transfers. Uploads stream the file as a multipart body, computing its MD5 as
+//! the bytes go out (one pass, never the whole file in memory), and check the server's MD5.
+//! Downloads stream into `.NAME.acdc-partial` beside the target, resume with Range after a
+//! drop, use a tempLink at or above the threshold (fetching a new one when it expires), and
+//! rename into place only when the MD5 matches the node's.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::model::Node;
+use super::retry::retryable_status;
+use super::{Client, DriveError, DriveResult};
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> DriveError + '_ {
+    move |source| DriveError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Where a download lands until it is verified.
+pub fn partial_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.acdc-partial"))
+}
+
+impl Client {
+    /// Uploads `local` as `name` into `parent`, or over node `overwrite`. Retries the whole
+    /// body on retryable failures; a 409 after an earlier attempt whose node has our MD5 and
+    /// size means that attempt landed after all (the late-upload quirk), which is success.
+    pub async fn upload(
+        &self,
+        parent: &str,
+        name: &str,
+        local: &Path,
+        overwrite: Option<&str>,
+    ) -> DriveResult<Node> {
+        let size = tokio::fs::metadata(local)
+            .await
+            .map_err(io_err(local))?
+            .len();
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        let mut token = self.auth.access_token().await?;
+        loop {
+            let hasher = Arc::new(Mutex::new(Md5::new()));
+            let file = tokio::fs::File::open(local).await.map_err(io_err(local))?;
+            let tap = hasher.clone();
+            let stream =
+                tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map(move |chunk| {
+                    if let Ok(bytes) = &chunk {
+                        tap.lock().unwrap_or_else(|p| p.into_inner()).update(bytes);
+                    }
+                    chunk
+                });
+            let part = reqwest::multipart::Part::stream_with_length(
+                reqwest::Body::wrap_stream(stream),
+                size,
+            )
+            .file_name(name.to_string())
+            .mime_str("application/octet-stream")
+            .map_err(|e| DriveError::BadAnswer(e.to_string()))?;
+            let (method, url, form) = match overwrite {
+                Some(id) => (
+                    reqwest::Method::PUT,
+                    format!("{}nodes/{id}/content", self.endpoints.content_url),
+                    reqwest::multipart::Form::new().part("content", part),
+                ),
+                None => {
+                    let metadata =
+                        serde_json::json!({"name": name, "kind": "FILE", "parents": [parent]})
+                            .to_string();
+                    (
+                        reqwest::Method::POST,
+                        format!("{}nodes?suppress=deduplication", self.endpoints.content_url),
+                        reqwest::multipart::Form::new()
+                            .text("metadata", metadata)
+                            .part("content", part),
+                    )
+                }
+            };
+            let sent = self
+                .http
+                .request(method, &url)
+                .bearer_auth(&token)
+                .multipart(form)
+                .send()
+                .await;
+            let local_md5 = || {
+                hex::encode(
+                    hasher
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone()
+                        .finalize(),
+                )
+            };
+            let problem = match sent {
+                Ok(resp) if resp.status().is_success() => {
+                    let node: Node = resp
+                        .json()
+                        .await
+                        .map_err(|e| DriveError::BadAnswer(e.to_string()))?;
+                    let local = local_md5();
+                    let remote = node.md5().unwrap_or_default().to_lowercase();
+                    if remote != local || node.size() != size {
+                        return Err(DriveError::Checksum {
+                            path: name.to_string(),
+                            local,
+                            remote,
+                        });
+                    }
+                    return Ok(node);
+                }
+                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
+                    refreshed = true;
+                    token = self.auth.refresh_after_rejection(&token).await?;
+                    continue;
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let body = resp.text().await.unwrap_or_default();
+                    if status == StatusCode::CONFLICT {
+                        let err = self.refusal(status, &body);
+                        if let DriveError::NameExists { existing, hint, .. } = err {
+                            if attempt > 0 {
+                                let found = self.node(&existing).await?;
+                                if found.md5() == Some(local_md5().as_str()) && found.size() == size
+                                {
+                                    return Ok(found);
+                                }
+                            }
+                            return Err(DriveError::NameExists {
+                                name: name.to_string(),
+                                existing,
+                                hint,
+                            });
+                        }
+                        return Err(err);
+                    }
+                    if !retryable_status(status, &body) {
+                        return Err(self.refusal(status, &body));
+                    }
+                    format!("{status}")
+                }
+                Err(e) => format!("connection: {e}"),
+            };
+            attempt += 1;
+            if attempt > self.retry.retries {
+                return Err(DriveError::Exhausted {
+                    attempts: attempt,
+                    last: problem,
+                });
+            }
+            // After a server error the file may still appear: look before sending it again.
+            let landed = match overwrite {
+                None => self.find_child(parent, name).await.ok().flatten(),
+                Some(_) => None,
+            };
+            if let Some(found) =
+                landed.filter(|f| f.md5() == Some(local_md5().as_str()) && f.size() == size)
+            {
+                return Ok(found);
+            }
+            let wait = self.retry.backoff(attempt);
+            tracing::debug!(
+                "upload {name}: {problem}; retry {attempt}/{} in {wait:?}",
+                self.retry.retries
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Downloads file `node` to `target`. Returns the verified MD5.
+    pub async fn download(
+        &self,
+        node: &Node,
+        target: &Path,
+        templink_threshold: u64,
+    ) -> DriveResult<String> {
+        let expected = node.md5().map(str::to_lowercase).ok_or_else(|| {
+            DriveError::BadAnswer(format!("node {} has no MD5 to verify against", node.id))
+        })?;
+        let size = node.size();
+        let partial = partial_path(target);
+        let via_link = size >= templink_threshold;
+        let mut link: Option<String> = None;
+        let mut attempt = 0u32;
+        loop {
+            // Resume from what is already on disk (hashing it again: one MD5 over the whole file).
+            let (mut hasher, have) = hash_existing(&partial).await?;
+            if have > size {
+                let _ = tokio::fs::remove_file(&partial).await;
+                continue;
+            }
+            let outcome = if have == size {
+                // Nothing (left) to fetch; an empty file still needs its partial to rename.
+                if size == 0 {
+                    tokio::fs::File::create(&partial)
+                        .await
+                        .map_err(io_err(&partial))?;
+                }
+                Ok(())
+            } else {
+                if via_link && link.is_none() {
+                    link = Some(self.temp_link(&node.id).await?);
+                }
+                self.fetch_into(node, &partial, have, link.as_deref(), &mut hasher)
+                    .await
+            };
+            match outcome {
+                Ok(()) => {
+                    let got = hex::encode(hasher.finalize());
+                    if got != expected {
+                        let _ = tokio::fs::remove_file(&partial).await;
+                        return Err(DriveError::Checksum {
+                            path: target.display().to_string(),
+                            local: got,
+                            remote: expected,
+                        });
+                    }
+                    tokio::fs::rename(&partial, target)
+                        .await
+                        .map_err(io_err(target))?;
+                    return Ok(got);
+                }
+                Err(FetchError::LinkExpired) => link = None,
+                Err(FetchError::Fatal(e)) => return Err(e),
+                Err(FetchError::Retry(problem)) => {
+                    attempt += 1;
+                    if attempt > self.retry.retries {
+                        return Err(DriveError::Exhausted {
+                            attempts: attempt,
+                            last: problem,
+                        });
+                    }
+                    let wait = self.retry.backoff(attempt);
+                    tracing::debug!("download {}: {problem}; resuming in {wait:?}", node.id);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Appends bytes from `from` to `partial`, hashing them.
+    async fn fetch_into(
+        &self,
+        node: &Node,
+        partial: &Path,
+        from: u64,
+        link: Option<&str>,
+        hasher: &mut Md5,
+    ) -> Result<(), FetchError> {
+        let range = (from > 0).then(|| format!("bytes={from}-"));
+        let resp = match link {
+            Some(url) => {
+                // Pre-authenticated: never send the bearer token there.
+                let mut req = self.http.get(url);
+                if let Some(r) = &range {
+                    req = req.header("Range", r);
+                }
+                match req.send().await {
+                    Ok(r) if matches!(r.status().as_u16(), 403 | 404 | 410) => {
+                        return Err(FetchError::LinkExpired);
+                    }
+                    Ok(r) => r,
+                    Err(e) => return Err(FetchError::Retry(format!("connection: {e}"))),
+                }
+            }
+            None => {
+                let url = format!("{}nodes/{}/content", self.endpoints.content_url, node.id);
+                let extra: Vec<(&str, String)> =
+                    range.iter().map(|r| ("Range", r.clone())).collect();
+                self.send(reqwest::Method::GET, &url, super::Payload::None, &extra)
+                    .await
+                    .map_err(FetchError::Fatal)?
+            }
+        };
+        let status = resp.status();
+        let append = match status.as_u16() {
+            206 => true,
+            200 => false,
+            s if retryable_status(status, "") => return Err(FetchError::Retry(format!("{s}"))),
+            s => {
+                return Err(FetchError::Fatal(DriveError::Refused {
+                    status: s,
+                    message: "download refused".into(),
+                }));
+            }
+        };
+        if !append {
+            // The whole body came back: start the file (and the hash) over.
+            *hasher = Md5::new();
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(partial)
+            .await
+            .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    hasher.update(&bytes);
+                    file.write_all(&bytes)
+                        .await
+                        .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;
+                }
+                Err(e) => {
+                    let _ = file.flush().await;
+                    return Err(FetchError::Retry(format!("connection dropped: {e}")));
+                }
+            }
+        }
+        file.flush()
+            .await
+            .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;
+        file.sync_all()
+            .await
+            .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;
+        let len = tokio::fs::metadata(partial)
+            .await
+            .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?
+            .len();
+        if len < node.size() {
+            return Err(FetchError::Retry(format!(
+                "short body: {len} of {} bytes",
+                node.size()
+            )));
+        }
+        Ok(())
+    }
+}
+
+enum FetchError {
+    LinkExpired,
+    Retry(String),
+    Fatal(DriveError),
+}
+
+/// The MD5 state and length of what a partial file already holds.
+async fn hash_existing(path: &Path) -> DriveResult<(Md5, u64)> {
+    let mut hasher = Md5::new();
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((hasher, 0)),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).await.map_err(io_err(path))?;
+        if n == 0 {
+            return Ok((hasher, total));
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+}
