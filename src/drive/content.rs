@@ -9,12 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use md5::{Digest, Md5};
-use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::model::Node;
 use super::retry::retryable_status;
-use super::{Client, DriveError, DriveResult};
+use super::{Client, DriveError, DriveResult, Verdict};
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> DriveError + '_ {
     move |source| DriveError::Io {
@@ -103,8 +102,8 @@ impl Client {
                         .finalize(),
                 )
             };
-            let problem = match sent {
-                Ok(resp) if resp.status().is_success() => {
+            let (problem, asked) = match self.judge(sent, refreshed).await {
+                Verdict::Done(resp) => {
                     let node: Node = resp
                         .json()
                         .await
@@ -120,46 +119,30 @@ impl Client {
                     }
                     return Ok(node);
                 }
-                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
+                Verdict::Refresh => {
                     refreshed = true;
                     token = self.auth.refresh_after_rejection(&token).await?;
                     continue;
                 }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let body = resp.text().await.unwrap_or_default();
-                    if status == StatusCode::CONFLICT {
-                        let err = self.refusal(status, &body);
-                        if let DriveError::NameExists { existing, hint, .. } = err {
-                            if attempt > 0 {
-                                let found = self.node(&existing).await?;
-                                if found.md5() == Some(local_md5().as_str()) && found.size() == size
-                                {
-                                    return Ok(found);
-                                }
-                            }
-                            return Err(DriveError::NameExists {
-                                name: name.to_string(),
-                                existing,
-                                hint,
-                            });
+                Verdict::Fail(DriveError::NameExists { existing, hint, .. }) => {
+                    // After a failed attempt, a clash with our own bytes means it landed.
+                    if attempt > 0 {
+                        let found = self.node(&existing).await?;
+                        if found.md5() == Some(local_md5().as_str()) && found.size() == size {
+                            return Ok(found);
                         }
-                        return Err(err);
                     }
-                    if !retryable_status(status, &body) {
-                        return Err(self.refusal(status, &body));
-                    }
-                    format!("{status}")
+                    return Err(DriveError::NameExists {
+                        name: name.to_string(),
+                        existing,
+                        hint,
+                    });
                 }
-                Err(e) => format!("connection: {e}"),
+                Verdict::Fail(e) => return Err(e),
+                Verdict::Retry { problem, wait } => (problem, wait),
             };
             attempt += 1;
-            if attempt > self.retry.retries {
-                return Err(DriveError::Exhausted {
-                    attempts: attempt,
-                    last: problem,
-                });
-            }
+            let wait = self.next_wait(attempt, problem, asked, name)?;
             // After a server error the file may still appear: look before sending it again.
             let landed = match overwrite {
                 None => self.find_child(parent, name).await.ok().flatten(),
@@ -170,11 +153,6 @@ impl Client {
             {
                 return Ok(found);
             }
-            let wait = self.retry.backoff(attempt);
-            tracing::debug!(
-                "upload {name}: {problem}; retry {attempt}/{} in {wait:?}",
-                self.retry.retries
-            );
             tokio::time::sleep(wait).await;
         }
     }
@@ -236,14 +214,7 @@ impl Client {
                 Err(FetchError::Fatal(e)) => return Err(e),
                 Err(FetchError::Retry(problem)) => {
                     attempt += 1;
-                    if attempt > self.retry.retries {
-                        return Err(DriveError::Exhausted {
-                            attempts: attempt,
-                            last: problem,
-                        });
-                    }
-                    let wait = self.retry.backoff(attempt);
-                    tracing::debug!("download {}: {problem}; resuming in {wait:?}", node.id);
+                    let wait = self.next_wait(attempt, problem, None, &node.id)?;
                     tokio::time::sleep(wait).await;
                 }
             }

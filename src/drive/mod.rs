@@ -58,6 +58,17 @@ pub enum DriveError {
 
 pub type DriveResult<T> = Result<T, DriveError>;
 
+/// What to do after one answer (see `Client::judge`).
+enum Verdict {
+    Done(reqwest::Response),
+    Refresh,
+    Retry {
+        problem: String,
+        wait: Option<Duration>,
+    },
+    Fail(DriveError),
+}
+
 /// A request body that can be sent again on a retry.
 #[derive(Clone)]
 enum Payload {
@@ -134,7 +145,7 @@ impl Client {
         format!("{}{path}", self.endpoints.metadata_url)
     }
 
-    /// Sends with retries; returns the first answer that is not retryable (success or not).
+    /// Sends with retries; returns the first successful answer, or the error that ends it.
     async fn send(
         &self,
         method: Method,
@@ -153,46 +164,77 @@ impl Client {
             if let Payload::Json(body) = &payload {
                 req = req.body(body.clone());
             }
-            let (problem, wait) = match req.send().await {
-                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
-                    // Refresh once and replay; this does not count as a retry.
+            match self.judge(req.send().await, refreshed).await {
+                Verdict::Done(resp) => return Ok(resp),
+                Verdict::Refresh => {
                     refreshed = true;
                     token = self.auth.refresh_after_rejection(&token).await?;
-                    continue;
                 }
-                Ok(resp) => {
-                    let status = resp.status();
-                    if !(status.is_client_error() || status.is_server_error()) {
-                        return Ok(resp);
-                    }
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let body = resp.text().await.unwrap_or_default();
-                    if !retryable_status(status, &body) {
-                        return Err(self.refusal(status, &body));
-                    }
-                    let wait = self.retry.retry_after(retry_after.as_deref());
-                    (format!("{status} {}", short(&body)), wait)
+                Verdict::Fail(e) => return Err(e),
+                Verdict::Retry { problem, wait } => {
+                    attempt += 1;
+                    let wait = self.next_wait(attempt, problem, wait, url)?;
+                    tokio::time::sleep(wait).await;
                 }
-                Err(e) => (format!("connection: {e}"), None),
-            };
-            attempt += 1;
-            if attempt > self.retry.retries {
-                return Err(DriveError::Exhausted {
-                    attempts: attempt,
-                    last: problem,
-                });
             }
-            let wait = wait.unwrap_or_else(|| self.retry.backoff(attempt));
-            tracing::debug!(
-                "{method} {url}: {problem}; retry {attempt}/{} in {wait:?}",
-                self.retry.retries
-            );
-            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// What one answer means for the call that got it. A 401 asks for one refresh and a
+    /// replay (not counted as a retry); throttling, server errors and broken connections
+    /// are retried; any other error ends the call.
+    async fn judge(&self, sent: reqwest::Result<reqwest::Response>, refreshed: bool) -> Verdict {
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) => {
+                return Verdict::Retry {
+                    problem: format!("connection: {e}"),
+                    wait: None,
+                };
+            }
+        };
+        let status = resp.status();
+        if status == StatusCode::UNAUTHORIZED && !refreshed {
+            return Verdict::Refresh;
+        }
+        if !(status.is_client_error() || status.is_server_error()) {
+            return Verdict::Done(resp);
+        }
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp.text().await.unwrap_or_default();
+        if !retryable_status(status, &body) {
+            return Verdict::Fail(self.refusal(status, &body));
+        }
+        Verdict::Retry {
+            problem: format!("{status} {}", short(&body)),
+            wait: self.retry.retry_after(retry_after.as_deref()),
+        }
+    }
+
+    /// The wait before retry `attempt`, or the error that gives up.
+    fn next_wait(
+        &self,
+        attempt: u32,
+        problem: String,
+        asked: Option<Duration>,
+        what: &str,
+    ) -> DriveResult<Duration> {
+        if attempt > self.retry.retries {
+            return Err(DriveError::Exhausted {
+                attempts: attempt,
+                last: problem,
+            });
+        }
+        let wait = asked.unwrap_or_else(|| self.retry.backoff(attempt));
+        tracing::debug!(
+            "{what}: {problem}; retry {attempt}/{} in {wait:?}",
+            self.retry.retries
+        );
+        Ok(wait)
     }
 
     fn refusal(&self, status: StatusCode, body: &str) -> DriveError {
