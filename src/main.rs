@@ -1,28 +1,312 @@
-//! acdc: the Amazon Cloud Drive Commander. Until the TUI lands, `--demo` starts the
-//! emulated Drive with the demo tree and says where it listens.
+//! acdc: the Amazon Cloud Drive Commander. Parses the command line and dispatches; the
+//! work is done in the library (cli/, drive/, emu/).
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
+use acdc::cli::location::Location;
+use acdc::cli::session::Session;
+use acdc::cli::{CliError, commands, copy};
+use acdc::config::options::{DEFAULT_AUTH_URL, DEFAULT_TOKEN_URL};
+use acdc::drive::retry::RetryPolicy;
 use acdc::emu::{self, EmuConfig, seed::SeedSpec, settings::Settings};
-use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser, Subcommand};
 
-/// A dual-pane terminal file manager for Amazon Drive.
+/// A dual-pane terminal file manager for Amazon Drive, and rclone-style commands for scripts.
 #[derive(Debug, Parser)]
-#[command(name = "acdc", version)]
-struct Args {
+#[command(
+    name = "acdc",
+    version,
+    after_help = "Locations are REMOTE:PATH (a remote in the config) or local paths."
+)]
+struct Cli {
     /// Start on the built-in emulated Drive with sample files.
     #[arg(long)]
     demo: bool,
+    /// Config file (rclone.conf format; an existing rclone.conf works). Default: acdc.conf in the config folder.
+    #[arg(long, global = true, env = "ACDC_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Write the log to this file instead of stderr.
+    #[arg(long, global = true, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+    /// Retries of one failing request (429, 5xx, dropped connection), as rclone's flag.
+    #[arg(long, global = true, default_value_t = 10)]
+    low_level_retries: u32,
+    #[arg(long = "acd-client-id", global = true, value_name = "ID")]
+    client_id: Option<String>,
+    #[arg(long = "acd-client-secret", global = true, value_name = "SECRET")]
+    client_secret: Option<String>,
+    #[arg(long = "acd-token", global = true, value_name = "JSON")]
+    token: Option<String>,
+    #[arg(long = "acd-auth-url", global = true, value_name = "URL")]
+    auth_url: Option<String>,
+    #[arg(long = "acd-token-url", global = true, value_name = "URL")]
+    token_url: Option<String>,
+    #[arg(long = "acd-checkpoint", global = true, value_name = "CHECKPOINT")]
+    checkpoint: Option<String>,
+    /// Wait this long per GiB for a file to appear after a late server error (e.g. 3m0s).
+    #[arg(
+        long = "acd-upload-wait-per-gb",
+        global = true,
+        value_name = "DURATION"
+    )]
+    upload_wait_per_gb: Option<String>,
+    /// Download files this large or larger through a tempLink (e.g. 9G).
+    #[arg(long = "acd-templink-threshold", global = true, value_name = "SIZE")]
+    templink_threshold: Option<String>,
+    /// Name encoding on the Drive (default Slash,InvalidUtf8,Dot).
+    #[arg(long = "acd-encoding", global = true, value_name = "FLAGS")]
+    encoding: Option<String>,
+    /// Endpoint-discovery URL; point it at acd-emu to use the emulator.
+    #[arg(long = "acd-endpoint-url", global = true, value_name = "URL")]
+    endpoint_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    if !args.demo {
-        eprintln!("acdc: the file manager is not built yet; try `acdc --demo` (see README.md)");
-        std::process::exit(2);
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the folders in a path.
+    Lsd { location: String },
+    /// List files with their sizes, recursively.
+    Ls { location: String },
+    /// List names (folders end in /).
+    Lsf {
+        location: String,
+        #[arg(short = 'R', long)]
+        recursive: bool,
+    },
+    /// Make a folder (and its parents).
+    Mkdir { location: String },
+    /// Copy a file or a tree, local to Drive or Drive to local; unchanged files are skipped.
+    Copy {
+        source: String,
+        dest: String,
+        /// Files transferred at once.
+        #[arg(long, default_value_t = 4)]
+        transfers: usize,
+        /// Compare by MD5 (acdc always does: the Drive keeps no modification times).
+        #[arg(long)]
+        checksum: bool,
+        /// Skip files larger than this (e.g. 100M).
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
+        /// Show what would be copied without copying.
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+        /// Show progress on stderr (default when stderr is a terminal).
+        #[arg(short = 'P', long)]
+        progress: bool,
+    },
+    /// Move or rename one file or folder within a remote.
+    Moveto { source: String, dest: String },
+    /// Move to the Drive's trash (Amazon Drive has no permanent delete).
+    Trash { location: String },
+    /// Restore from the trash what was at this path.
+    Restore { location: String },
+    /// Quota and usage.
+    About { location: String },
+    /// MD5 and path of each file, recursively.
+    Md5sum { location: String },
+    /// Manage remotes in the config file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Get a token on a machine with a browser, to paste into a headless setup.
+    Authorize {
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        #[arg(long, default_value = DEFAULT_AUTH_URL)]
+        auth_url: String,
+        #[arg(long, default_value = DEFAULT_TOKEN_URL)]
+        token_url: String,
+    },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// List the remotes.
+    List,
+    /// Show one remote (secrets hidden).
+    Show { name: String },
+    /// Delete a remote.
+    Delete { name: String },
+    /// Create an Amazon Drive remote, asking on the terminal, and authorize it.
+    Create {
+        name: String,
+        /// Do not try to open a browser here (over SSH).
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Authorize an existing remote again (e.g. after its refresh token was revoked).
+    Reconnect {
+        name: String,
+        #[arg(long)]
+        headless: bool,
+    },
+}
+
+fn init_logging(verbose: u8, log_file: Option<&PathBuf>) -> anyhow::Result<()> {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("ACDC_LOG").unwrap_or_else(|_| level.into());
+    match log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+        None => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
     }
+    Ok(())
+}
+
+fn overrides(cli: &Cli) -> HashMap<String, String> {
+    [
+        ("client_id", &cli.client_id),
+        ("client_secret", &cli.client_secret),
+        ("token", &cli.token),
+        ("auth_url", &cli.auth_url),
+        ("token_url", &cli.token_url),
+        ("checkpoint", &cli.checkpoint),
+        ("upload_wait_per_gb", &cli.upload_wait_per_gb),
+        ("templink_threshold", &cli.templink_threshold),
+        ("encoding", &cli.encoding),
+        ("endpoint_url", &cli.endpoint_url),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+    .collect()
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let session = Session {
+        config_path: cli
+            .config
+            .clone()
+            .unwrap_or_else(acdc::config::default_path),
+        overrides: overrides(&cli),
+        retry: RetryPolicy {
+            retries: cli.low_level_retries,
+            ..RetryPolicy::default()
+        },
+    };
+    let loc = |s: &str| Location::parse(s);
+    let Some(command) = cli.command else {
+        return Err(CliError::Usage(
+            "the file manager is not built yet; try `acdc --demo` or `acdc --help`".into(),
+        ));
+    };
+    match command {
+        Command::Lsd { location } => commands::lsd(&session, &loc(&location)).await,
+        Command::Ls { location } => commands::ls(&session, &loc(&location)).await,
+        Command::Lsf {
+            location,
+            recursive,
+        } => commands::lsf(&session, &loc(&location), recursive).await,
+        Command::Mkdir { location } => commands::mkdir(&session, &loc(&location)).await,
+        Command::Md5sum { location } => commands::md5sum(&session, &loc(&location)).await,
+        Command::About { location } => commands::about(&session, &loc(&location)).await,
+        Command::Trash { location } => commands::trash(&session, &loc(&location)).await,
+        Command::Restore { location } => commands::restore(&session, &loc(&location)).await,
+        Command::Moveto { source, dest } => {
+            commands::moveto(&session, &loc(&source), &loc(&dest)).await
+        }
+        Command::Copy {
+            source,
+            dest,
+            transfers,
+            checksum: _,
+            max_size,
+            dry_run,
+            progress,
+        } => {
+            let max_size = max_size
+                .map(|s| acdc::config::options::parse_size(&s).map_err(CliError::Usage))
+                .transpose()?;
+            let opts = copy::CopyOptions {
+                transfers,
+                max_size,
+                dry_run,
+                progress: progress || std::io::stderr().is_terminal(),
+            };
+            let summary = copy::copy(&session, &loc(&source), &loc(&dest), &opts).await?;
+            for failure in &summary.failed {
+                eprintln!("acdc: {failure}");
+            }
+            eprintln!(
+                "Transferred: {} files, {}; unchanged or skipped: {}; failed: {}",
+                summary.copied,
+                humansize::format_size(summary.bytes, humansize::BINARY),
+                summary.skipped,
+                summary.failed.len()
+            );
+            if summary.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(CliError::Partial {
+                    failed: summary.failed.len(),
+                    total: summary.failed.len() + (summary.copied + summary.skipped) as usize,
+                })
+            }
+        }
+        Command::Config { action } => match action {
+            ConfigAction::List => commands::config_list(&session),
+            ConfigAction::Show { name } => {
+                commands::config_show(&session, name.trim_end_matches(':'))
+            }
+            ConfigAction::Delete { name } => {
+                commands::config_delete(&session, name.trim_end_matches(':'))
+            }
+            ConfigAction::Create { name, headless } => {
+                commands::config_create(&session, name.trim_end_matches(':'), headless).await
+            }
+            ConfigAction::Reconnect { name, headless } => {
+                commands::config_reconnect(&session, name.trim_end_matches(':'), headless).await
+            }
+        },
+        Command::Authorize {
+            client_id,
+            client_secret,
+            auth_url,
+            token_url,
+        } => {
+            let (Some(id), secret) = (client_id, client_secret) else {
+                return Err(CliError::Usage(
+                    "Amazon Drive needs your own client: acdc authorize CLIENT_ID CLIENT_SECRET"
+                        .into(),
+                ));
+            };
+            commands::authorize(&id, &secret.unwrap_or_default(), &auth_url, &token_url).await
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "acdc", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+async fn demo() -> anyhow::Result<()> {
     let server = emu::serve(EmuConfig {
         seed: Some(SeedSpec::default()),
         settings: Settings {
@@ -31,8 +315,7 @@ async fn main() -> anyhow::Result<()> {
         },
         ..EmuConfig::default()
     })
-    .await
-    .context("starting the demo Drive")?;
+    .await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "demo Drive (acd-emu) listening on {}", server.url())?;
     writeln!(out, "endpoint discovery: {}", server.endpoint_url())?;
@@ -45,9 +328,34 @@ async fn main() -> anyhow::Result<()> {
     writeln!(out, "press Ctrl-C to stop; the demo Drive is deleted then")?;
     out.flush()?;
     drop(out);
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c().await?;
     server.shutdown().await;
     Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if let Err(e) = init_logging(cli.verbose, cli.log_file.as_ref()) {
+        eprintln!("acdc: cannot open the log file: {e}");
+        std::process::exit(1);
+    }
+    if cli.demo {
+        if let Err(e) = demo().await {
+            eprintln!("acdc: the demo failed: {e:#}");
+            std::process::exit(2);
+        }
+        return;
+    }
+    if let Err(e) = run(cli).await {
+        eprintln!("acdc: {e}");
+        std::process::exit(e.exit_code());
+    }
 }

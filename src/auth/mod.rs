@@ -2,6 +2,8 @@
 //! access token fresh, refreshing it before expiry and after a 401, and handing every new
 //! token to a persistence callback (the config file) so rclone and acdc can share it.
 
+pub mod flow;
+
 use std::sync::Arc;
 
 use chrono::Utc;

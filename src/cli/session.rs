@@ -1,0 +1,60 @@
+//! What every command starts from: the config file, flag overrides, and for a remote a
+//! connected drive client whose refreshed tokens are written back to the config (re-read
+//! first, since rclone or another acdc may have written it meanwhile).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::auth::{PersistToken, TokenSource};
+use crate::config::options::RemoteOptions;
+use crate::config::{ConfigError, ConfigFile};
+use crate::drive::retry::RetryPolicy;
+use crate::drive::{Client, DriveError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Drive(#[from] DriveError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+}
+
+pub struct Session {
+    pub config_path: PathBuf,
+    /// `--acd-*` flags, keyed by config key.
+    pub overrides: HashMap<String, String>,
+    pub retry: RetryPolicy,
+}
+
+impl Session {
+    pub fn config(&self) -> Result<ConfigFile, ConfigError> {
+        ConfigFile::load(&self.config_path)
+    }
+
+    pub fn options(&self, remote: &str) -> Result<RemoteOptions, ConfigError> {
+        let file = self.config()?;
+        RemoteOptions::resolve(&file, remote, &self.overrides, &|k| std::env::var(k).ok())
+    }
+
+    /// A client for `remote`, connected (endpoint discovery done).
+    pub async fn connect(&self, remote: &str) -> Result<(Client, RemoteOptions), SessionError> {
+        let options = self.options(remote)?;
+        let auth = Arc::new(TokenSource::new(&options, self.token_writer(remote))?);
+        let client = Client::connect(&options.endpoint_url, auth, self.retry.clone()).await?;
+        Ok((client, options))
+    }
+
+    /// Persists a refreshed token into this remote's section, touching only that line.
+    pub fn token_writer(&self, remote: &str) -> PersistToken {
+        let path = self.config_path.clone();
+        let remote = remote.to_string();
+        Arc::new(move |token| {
+            let mut file = ConfigFile::load(&path).map_err(|e| e.to_string())?;
+            file.set(&remote, "token", &token.to_json());
+            file.save().map_err(|e| e.to_string())
+        })
+    }
+}
