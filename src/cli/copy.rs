@@ -233,14 +233,8 @@ async fn upload_tree(
         );
     }
     let progress = Arc::new(Progress::default());
-    let ticker = opts.progress.then(|| {
-        spawn_progress(
-            progress.clone(),
-            jobs.len() as u64,
-            jobs.iter().map(|j| j.size).sum(),
-        )
-    });
-    let results = futures::stream::iter(jobs.into_iter().map(|job| {
+    let total = (jobs.len() as u64, jobs.iter().map(|j| j.size).sum());
+    let jobs = jobs.into_iter().map(|job| {
         let folder_id = folder_ids.get(&job.folder).cloned();
         let current = existing
             .get(&job.folder)
@@ -284,24 +278,10 @@ async fn upload_tree(
                     current.as_ref().map(|n| n.id.as_str()),
                 )
                 .await;
-            progress.files.fetch_add(1, Ordering::Relaxed);
-            match result {
-                Ok(_) => {
-                    progress.bytes.fetch_add(job.size, Ordering::Relaxed);
-                    Outcome::Copied(job.size)
-                }
-                Err(e) => Outcome::Failed(format!("{shown}: {e}")),
-            }
+            progress.finished(result, job.size, &shown)
         }
-    }))
-    .buffer_unordered(opts.transfers.max(1))
-    .collect::<Vec<_>>()
-    .await;
-    if let Some(t) = ticker {
-        t.abort();
-        eprint!("\r\x1b[K");
-    }
-    tally(&mut summary, results);
+    });
+    run_all(jobs, opts, progress.clone(), total, &mut summary).await;
     Ok(summary)
 }
 
@@ -399,14 +379,8 @@ async fn download_tree(
     }
     let threshold = options.templink_threshold;
     let progress = Arc::new(Progress::default());
-    let ticker = opts.progress.then(|| {
-        spawn_progress(
-            progress.clone(),
-            files.len() as u64,
-            files.iter().map(|f| f.1.size()).sum(),
-        )
-    });
-    let results = futures::stream::iter(files.into_iter().map(|(rel, node)| {
+    let total = (files.len() as u64, files.iter().map(|f| f.1.size()).sum());
+    let jobs = files.into_iter().map(|(rel, node)| {
         let target = local_dir(&rel).join(names::local_name(node.name(), options.encoding));
         let progress = progress.clone();
         async move {
@@ -425,25 +399,48 @@ async fn download_tree(
                 return Outcome::Skipped(shown);
             }
             let result = client.download(&node, &target, threshold).await;
-            progress.files.fetch_add(1, Ordering::Relaxed);
-            match result {
-                Ok(_) => {
-                    progress.bytes.fetch_add(node.size(), Ordering::Relaxed);
-                    Outcome::Copied(node.size())
-                }
-                Err(e) => Outcome::Failed(format!("{shown}: {e}")),
-            }
+            progress.finished(result, node.size(), &shown)
         }
-    }))
-    .buffer_unordered(opts.transfers.max(1))
-    .collect::<Vec<_>>()
-    .await;
+    });
+    run_all(jobs, opts, progress.clone(), total, &mut summary).await;
+    Ok(summary)
+}
+
+impl Progress {
+    /// Counts one finished transfer and turns its result into an outcome.
+    fn finished<T>(&self, result: Result<T, DriveError>, size: u64, shown: &str) -> Outcome {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(_) => {
+                self.bytes.fetch_add(size, Ordering::Relaxed);
+                Outcome::Copied(size)
+            }
+            Err(e) => Outcome::Failed(format!("{shown}: {e}")),
+        }
+    }
+}
+
+/// Runs the transfers `opts.transfers` at a time, with the progress line when asked for,
+/// and adds their outcomes to `summary`. `total` is (files, bytes).
+async fn run_all(
+    jobs: impl Iterator<Item = impl std::future::Future<Output = Outcome>>,
+    opts: &CopyOptions,
+    progress: Arc<Progress>,
+    total: (u64, u64),
+    summary: &mut Summary,
+) {
+    let ticker = opts
+        .progress
+        .then(|| spawn_progress(progress, total.0, total.1));
+    let results = futures::stream::iter(jobs)
+        .buffer_unordered(opts.transfers.max(1))
+        .collect::<Vec<_>>()
+        .await;
     if let Some(t) = ticker {
         t.abort();
         eprint!("\r\x1b[K");
     }
-    tally(&mut summary, results);
-    Ok(summary)
+    tally(summary, results);
 }
 
 /// A progress line on stderr, redrawn 4 times a second: files, bytes, rate, ETA.
