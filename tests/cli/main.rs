@@ -2,6 +2,8 @@
 //! back down (every MD5 and every name must match), under faults too, the listing commands
 //! and their formats, exit codes, and the config file being updated like rclone would.
 
+mod authorize;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
