@@ -43,7 +43,15 @@ impl Session {
     pub async fn connect(&self, remote: &str) -> Result<(Client, RemoteOptions), SessionError> {
         let options = self.options(remote)?;
         let auth = Arc::new(TokenSource::new(&options, self.token_writer(remote))?);
-        let client = Client::connect(&options.endpoint_url, auth, self.retry.clone()).await?;
+        let cache = crate::drive::endpoint_cache::EndpointCache::default_location();
+        let key = format!("{}|{}", options.endpoint_url, options.client_id);
+        let client = Client::connect_cached(
+            &options.endpoint_url,
+            auth,
+            self.retry.clone(),
+            cache.as_ref().map(|c| (c, key.as_str())),
+        )
+        .await?;
         Ok((client, options))
     }
 

@@ -3,7 +3,9 @@
 //! uploads and downloads (content.rs). Every call goes through one retry policy and
 //! refreshes the token once on a 401. Knows nothing of terminals or queues.
 
+pub mod changes;
 pub mod content;
+pub mod endpoint_cache;
 pub mod model;
 pub mod retry;
 
@@ -82,6 +84,8 @@ pub struct Client {
     endpoints: Endpoints,
     pub retry: RetryPolicy,
     root: OnceCell<String>,
+    /// Folder ids by lower-cased path (names match case-insensitively on the Drive).
+    folders: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// Escapes a value for the filter language and quotes it, as go-acd did: the special
@@ -106,6 +110,16 @@ impl Client {
         auth: Arc<TokenSource>,
         retry: RetryPolicy,
     ) -> DriveResult<Client> {
+        Self::connect_cached(endpoint_url, auth, retry, None).await
+    }
+
+    /// Like `connect`, using and filling a cache of discovery answers under `key`.
+    pub async fn connect_cached(
+        endpoint_url: &str,
+        auth: Arc<TokenSource>,
+        retry: RetryPolicy,
+        cache: Option<(&endpoint_cache::EndpointCache, &str)>,
+    ) -> DriveResult<Client> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .read_timeout(Duration::from_secs(300))
@@ -121,7 +135,26 @@ impl Client {
             },
             retry,
             root: OnceCell::new(),
+            folders: Default::default(),
         };
+        if let Some((c, key)) = cache
+            && let Some(cached) = c.get(key)
+        {
+            // Probe the cached URLs once, without retries: the root lookup is needed anyway.
+            client.endpoints = cached;
+            let patience = std::mem::replace(&mut client.retry.retries, 0);
+            let probe = client.root_id().await;
+            client.retry.retries = patience;
+            match probe {
+                Ok(_) => return Ok(client),
+                Err(DriveError::Auth(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::info!("cached endpoints did not answer ({e}); discovering again");
+                    c.forget(key);
+                    client.root = OnceCell::new();
+                }
+            }
+        }
         let endpoints: Endpoints = client
             .json(Method::GET, endpoint_url, Payload::None)
             .await?;
@@ -134,6 +167,9 @@ impl Client {
             content_url: with_slash(endpoints.content_url),
             customer_exists: true,
         };
+        if let Some((c, key)) = cache {
+            c.put(key, &client.endpoints);
+        }
         Ok(client)
     }
 
@@ -397,6 +433,7 @@ impl Client {
     }
 
     pub async fn rename(&self, id: &str, name: &str) -> DriveResult<Node> {
+        self.forget_paths();
         let body = json!({"name": name}).to_string();
         self.json(
             Method::PATCH,
@@ -407,6 +444,7 @@ impl Client {
     }
 
     pub async fn move_node(&self, id: &str, from: &str, to: &str) -> DriveResult<Node> {
+        self.forget_paths();
         let body = json!({"fromParent": from, "childId": id}).to_string();
         self.json(
             Method::POST,
@@ -417,6 +455,7 @@ impl Client {
     }
 
     pub async fn trash(&self, id: &str) -> DriveResult<Node> {
+        self.forget_paths();
         self.json(
             Method::PUT,
             &self.meta(&format!("trash/{id}")),
@@ -426,6 +465,7 @@ impl Client {
     }
 
     pub async fn restore(&self, id: &str) -> DriveResult<Node> {
+        self.forget_paths();
         self.json(
             Method::POST,
             &self.meta(&format!("trash/{id}/restore")),
@@ -457,22 +497,54 @@ impl Client {
             .ok_or_else(|| DriveError::BadAnswer(format!("no tempLink for node {id}")))
     }
 
-    /// Resolves a `/`-separated path of Drive names from the root.
+    /// Resolves a `/`-separated path of Drive names from the root. Folder ids met on the
+    /// way are remembered, so the next path under them costs one lookup per new component.
     pub async fn resolve(&self, path: &str) -> DriveResult<Node> {
-        let mut node = self.node(&self.root_id().await?).await?;
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let mut id = self.root_id().await?;
         let mut walked = String::new();
-        for part in path.split('/').filter(|p| !p.is_empty()) {
+        for (i, part) in parts.iter().enumerate() {
             walked.push('/');
             walked.push_str(part);
+            let key = walked.to_lowercase();
+            let last = i + 1 == parts.len();
+            if !last && let Some(known) = self.cached_folder(&key) {
+                id = known;
+                continue;
+            }
+            let node = self
+                .find_child(&id, part)
+                .await?
+                .ok_or_else(|| DriveError::NotFound(walked.clone()))?;
+            if last {
+                return Ok(node);
+            }
             if !node.is_folder() {
                 return Err(DriveError::NotAFolder(walked));
             }
-            node = self
-                .find_child(&node.id, part)
-                .await?
-                .ok_or_else(|| DriveError::NotFound(walked.clone()))?;
+            self.folders
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, node.id.clone());
+            id = node.id;
         }
-        Ok(node)
+        self.node(&id).await
+    }
+
+    fn cached_folder(&self, key: &str) -> Option<String> {
+        self.folders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// Paths may have changed: forget them all (cheap to learn again).
+    fn forget_paths(&self) {
+        self.folders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 

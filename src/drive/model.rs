@@ -1,9 +1,9 @@
 //! The service's JSON as the client reads it: tolerant of unknown fields and of optional
 //! ones missing (a PENDING node may lack contentProperties; the root has no name).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoints {
     pub metadata_url: String,

@@ -321,3 +321,114 @@ async fn expiring_and_revoked_tokens() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_listing_longer_than_the_token_refreshes_midway() {
+    let s = setup(EmuConfig::default()).await;
+    let c = &s.client;
+    let root = c.root_id().await.unwrap();
+    let dir = c.mkdir(&root, "long").await.unwrap();
+    for i in 0..450 {
+        c.mkdir(&dir.id, &format!("{i}")).await.unwrap();
+    }
+    let before = s.saved.lock().unwrap().len();
+    let mut settings = s.server.emu.settings();
+    settings.token_ttl_secs = 1;
+    s.server.emu.set_settings(settings);
+    s.server
+        .emu
+        .with_store(|st| acdc::emu::oauth::expire_all(st))
+        .unwrap();
+    s.server
+        .emu
+        .set_faults(Faults {
+            latency_ms: 700,
+            ..Faults::default()
+        })
+        .unwrap();
+    assert_eq!(c.list_all(&dir.id).await.unwrap().len(), 450);
+    assert!(
+        s.saved.lock().unwrap().len() >= before + 2,
+        "refreshed during the listing"
+    );
+}
+
+#[tokio::test]
+async fn changes_feed_from_a_checkpoint() {
+    let s = setup(EmuConfig::default()).await;
+    let c = &s.client;
+    let root = c.root_id().await.unwrap();
+    c.mkdir(&root, "a").await.unwrap();
+    let mut feed = c.changes(None, true).await.unwrap();
+    let mut checkpoint = None;
+    let mut seen = 0;
+    let mut first = true;
+    while let Some(set) = feed.next_set().await.unwrap() {
+        assert_eq!(set.reset, first, "reset on the first set only");
+        first = false;
+        seen += set.nodes.len();
+        checkpoint = set.checkpoint.clone();
+    }
+    assert!(feed.complete());
+    assert_eq!(seen, 2, "root and a");
+    let b = c.mkdir(&root, "b").await.unwrap();
+    let mut feed = c.changes(checkpoint.as_deref(), true).await.unwrap();
+    let set = feed.next_set().await.unwrap().unwrap();
+    assert_eq!(set.nodes.len(), 1);
+    assert_eq!(set.nodes[0].id, b.id);
+    assert!(feed.next_set().await.unwrap().is_none());
+    // A stream cut before its end is reported as incomplete.
+    s.server
+        .emu
+        .set_faults(Faults {
+            truncate_changes: true,
+            ..Faults::default()
+        })
+        .unwrap();
+    let mut feed = c.changes(set.checkpoint.as_deref(), true).await.unwrap();
+    while feed.next_set().await.unwrap().is_some() {}
+    assert!(!feed.complete());
+}
+
+#[tokio::test]
+async fn cached_endpoints_that_stopped_answering_are_discovered_again() {
+    let s = setup(EmuConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = acdc::drive::endpoint_cache::EndpointCache::new(dir.path().join("endpoints.json"));
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    cache.put(
+        "k",
+        &acdc::drive::model::Endpoints {
+            metadata_url: format!("http://{dead}/drive/v1/"),
+            content_url: format!("http://{dead}/cdproxy/"),
+            customer_exists: true,
+        },
+    );
+    let token = Token {
+        access_token: "x".into(),
+        token_type: "bearer".into(),
+        refresh_token: "Atzr|client-test".into(),
+        expiry: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+    };
+    let auth = Arc::new(
+        TokenSource::new(&options(&s.server, token), Arc::new(|_: &Token| Ok(()))).unwrap(),
+    );
+    let client = Client::connect_cached(
+        &s.server.endpoint_url(),
+        auth,
+        fast_retries(),
+        Some((&cache, "k")),
+    )
+    .await
+    .unwrap();
+    assert!(client.endpoints().metadata_url.starts_with(s.server.url()));
+    assert_eq!(
+        cache.get("k").unwrap().metadata_url,
+        client.endpoints().metadata_url,
+        "the cache was corrected"
+    );
+    client.root_id().await.unwrap();
+}
