@@ -52,6 +52,8 @@ impl Session {
             cache.as_ref().map(|c| (c, key.as_str())),
         )
         .await?;
+        let mut client = client;
+        client.upload_wait_per_gb = options.upload_wait_per_gb;
         Ok((client, options))
     }
 

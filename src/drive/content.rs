@@ -5,6 +5,7 @@
 //! rename into place only when the MD5 matches the node's.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
@@ -12,6 +13,7 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::model::Node;
+use super::observe::{self, Phase};
 use super::retry::retryable_status;
 use super::{Client, DriveError, DriveResult, Verdict};
 
@@ -50,13 +52,21 @@ impl Client {
         let mut refreshed = false;
         let mut token = self.auth.access_token().await?;
         loop {
+            observe::phase(Phase::Uploading);
+            observe::reset_bytes(0);
             let hasher = Arc::new(Mutex::new(Md5::new()));
+            let sent_bytes = Arc::new(AtomicU64::new(0));
             let file = tokio::fs::File::open(local).await.map_err(io_err(local))?;
-            let tap = hasher.clone();
+            let (tap, count, watched) =
+                (hasher.clone(), sent_bytes.clone(), observe::byte_counter());
             let stream =
                 tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map(move |chunk| {
                     if let Ok(bytes) = &chunk {
                         tap.lock().unwrap_or_else(|p| p.into_inner()).update(bytes);
+                        count.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        if let Some(w) = &watched {
+                            w.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        }
                     }
                     chunk
                 });
@@ -102,8 +112,9 @@ impl Client {
                         .finalize(),
                 )
             };
-            let (problem, asked) = match self.judge(sent, refreshed).await {
+            let (problem, asked, failed_with) = match self.judge(sent, refreshed).await {
                 Verdict::Done(resp) => {
+                    observe::phase(Phase::Verifying);
                     let node: Node = resp
                         .json()
                         .await
@@ -139,11 +150,26 @@ impl Client {
                     });
                 }
                 Verdict::Fail(e) => return Err(e),
-                Verdict::Retry { problem, wait } => (problem, wait),
+                Verdict::Retry {
+                    problem,
+                    wait,
+                    status,
+                } => (problem, wait, status),
             };
+            // The whole body went out and the server still failed: Amazon was often still
+            // processing, and the file appeared minutes later (rclone's upload wait, §11.4).
+            // 502/503 come from gateways that never passed the request on: no wait then.
+            let backend_may_have_it = matches!(failed_with, None | Some(408 | 500 | 504));
+            if sent_bytes.load(Ordering::Relaxed) == size
+                && backend_may_have_it
+                && let Some(found) = self
+                    .wait_for_upload(parent, name, overwrite, size, &local_md5())
+                    .await?
+            {
+                return Ok(found);
+            }
             attempt += 1;
             let wait = self.next_wait(attempt, problem, asked, name)?;
-            // After a server error the file may still appear: look before sending it again.
             let landed = match overwrite {
                 None => self.find_child(parent, name).await.ok().flatten(),
                 Some(_) => None,
@@ -155,6 +181,48 @@ impl Client {
             }
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Polls for an upload that failed after its whole body was sent, for
+    /// `upload_wait_per_gb × size` (at least one poll), every `upload_wait_poll`.
+    async fn wait_for_upload(
+        &self,
+        parent: &str,
+        name: &str,
+        overwrite: Option<&str>,
+        size: u64,
+        md5: &str,
+    ) -> DriveResult<Option<Node>> {
+        if self.upload_wait_per_gb.is_zero() {
+            return Ok(None);
+        }
+        let total = self
+            .upload_wait_per_gb
+            .mul_f64(size as f64 / (1u64 << 30) as f64);
+        let polls = (total.as_secs_f64() / self.upload_wait_poll.as_secs_f64())
+            .ceil()
+            .max(1.0) as u32;
+        let until = std::time::SystemTime::now() + self.upload_wait_poll * polls;
+        // Look at once (it may have landed already), then once per interval.
+        for poll in 0..=polls {
+            if poll > 0 {
+                observe::phase(Phase::UploadWait {
+                    poll,
+                    of: polls,
+                    until,
+                });
+                tokio::time::sleep(self.upload_wait_poll).await;
+            }
+            let found = match overwrite {
+                None => self.find_child(parent, name).await?,
+                Some(id) => Some(self.node(id).await?),
+            };
+            if let Some(node) = found.filter(|n| n.size() == size && n.md5() == Some(md5)) {
+                observe::phase(Phase::Verifying);
+                return Ok(Some(node));
+            }
+        }
+        Ok(None)
     }
 
     /// Downloads file `node` to `target`. Returns the verified MD5.
@@ -189,13 +257,17 @@ impl Client {
                 Ok(())
             } else {
                 if via_link && link.is_none() {
+                    observe::phase(Phase::TempLink);
                     link = Some(self.temp_link(&node.id).await?);
                 }
+                observe::phase(Phase::Downloading);
+                observe::reset_bytes(have);
                 self.fetch_into(node, &partial, have, link.as_deref(), &mut hasher)
                     .await
             };
             match outcome {
                 Ok(()) => {
+                    observe::phase(Phase::Verifying);
                     let got = hex::encode(hasher.finalize());
                     if got != expected {
                         let _ = tokio::fs::remove_file(&partial).await;
@@ -284,6 +356,7 @@ impl Client {
             match chunk {
                 Ok(bytes) => {
                     hasher.update(&bytes);
+                    observe::add_bytes(bytes.len() as u64);
                     file.write_all(&bytes)
                         .await
                         .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod content;
 pub mod endpoint_cache;
 pub mod model;
+pub mod observe;
 pub mod retry;
 
 use std::sync::Arc;
@@ -67,6 +68,8 @@ enum Verdict {
     Retry {
         problem: String,
         wait: Option<Duration>,
+        /// The status that failed, if an answer came at all.
+        status: Option<u16>,
     },
     Fail(DriveError),
 }
@@ -86,6 +89,11 @@ pub struct Client {
     root: OnceCell<String>,
     /// Folder ids by lower-cased path (names match case-insensitively on the Drive).
     folders: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// After a server error at the end of an upload, poll this long per GiB (rclone's
+    /// upload_wait_per_gb; zero turns it off) …
+    pub upload_wait_per_gb: Duration,
+    /// … every this often (rclone: 5 s).
+    pub upload_wait_poll: Duration,
 }
 
 /// Escapes a value for the filter language and quotes it, as go-acd did: the special
@@ -136,6 +144,8 @@ impl Client {
             retry,
             root: OnceCell::new(),
             folders: Default::default(),
+            upload_wait_per_gb: Duration::from_secs(180),
+            upload_wait_poll: Duration::from_secs(5),
         };
         if let Some((c, key)) = cache
             && let Some(cached) = c.get(key)
@@ -207,7 +217,7 @@ impl Client {
                     token = self.auth.refresh_after_rejection(&token).await?;
                 }
                 Verdict::Fail(e) => return Err(e),
-                Verdict::Retry { problem, wait } => {
+                Verdict::Retry { problem, wait, .. } => {
                     attempt += 1;
                     let wait = self.next_wait(attempt, problem, wait, url)?;
                     tokio::time::sleep(wait).await;
@@ -226,6 +236,7 @@ impl Client {
                 return Verdict::Retry {
                     problem: format!("connection: {e}"),
                     wait: None,
+                    status: None,
                 };
             }
         };
@@ -248,6 +259,7 @@ impl Client {
         Verdict::Retry {
             problem: format!("{status} {}", short(&body)),
             wait: self.retry.retry_after(retry_after.as_deref()),
+            status: Some(status.as_u16()),
         }
     }
 
@@ -270,6 +282,7 @@ impl Client {
             "{what}: {problem}; retry {attempt}/{} in {wait:?}",
             self.retry.retries
         );
+        observe::retrying(attempt, self.retry.retries, &problem, wait);
         Ok(wait)
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use acdc::auth::{AuthError, PersistToken, TokenSource};
 use acdc::config::options::RemoteOptions;
 use acdc::config::token::Token;
+use acdc::drive::observe::{Observer, Phase, Watch, watched};
 use acdc::drive::retry::RetryPolicy;
 use acdc::drive::{Client, DriveError};
 use acdc::emu::oauth::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TokenSpec};
@@ -67,9 +68,10 @@ async fn setup(config: EmuConfig) -> Setup {
     });
     let auth =
         Arc::new(TokenSource::new(&options(&server, expired), persist).expect("token source"));
-    let client = Client::connect(&server.endpoint_url(), auth, fast_retries())
+    let mut client = Client::connect(&server.endpoint_url(), auth, fast_retries())
         .await
         .expect("discovery");
+    client.upload_wait_poll = Duration::from_millis(100);
     Setup {
         server,
         client,
@@ -251,8 +253,18 @@ async fn dropped_connections_resume_and_templinks_refresh() {
     );
 }
 
+/// Records the phases a transfer reports.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Phase>>);
+
+impl Observer for Recorder {
+    fn phase(&self, phase: Phase) {
+        self.0.lock().unwrap().push(phase);
+    }
+}
+
 #[tokio::test]
-async fn late_upload_is_found_not_duplicated() {
+async fn late_upload_waits_and_is_found_not_duplicated() {
     let s = setup(EmuConfig::default()).await;
     let c = &s.client;
     s.server
@@ -261,7 +273,7 @@ async fn late_upload_is_found_not_duplicated() {
             late_upload: Some(LateUpload {
                 min_size: 1 << 20,
                 status: 504,
-                delay_ms: 30,
+                delay_ms: 250,
             }),
             ..Faults::default()
         })
@@ -270,13 +282,36 @@ async fn late_upload_is_found_not_duplicated() {
     let work = tempfile::tempdir().unwrap();
     let local = work.path().join("late.bin");
     write_random(&local, 2 << 20, 9);
-    let node = c.upload(&root, "late.bin", &local, None).await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watch = Watch {
+        observer: recorder.clone(),
+        bytes: bytes.clone(),
+    };
+    let node = watched(watch, c.upload(&root, "late.bin", &local, None))
+        .await
+        .unwrap();
     assert_eq!(node.md5(), Some(md5_file(&local).as_str()));
     assert_eq!(
         c.list_all(&root).await.unwrap().len(),
         1,
         "one file, not two"
     );
+    let phases = recorder.0.lock().unwrap().clone();
+    assert_eq!(phases.first(), Some(&Phase::Uploading));
+    assert!(
+        phases
+            .iter()
+            .any(|p| matches!(p, Phase::UploadWait { poll: 1, .. })),
+        "{phases:?}"
+    );
+    assert_eq!(phases.last(), Some(&Phase::Verifying));
+    assert!(
+        !phases.iter().any(|p| matches!(p, Phase::Retrying { .. })),
+        "found by waiting, not by sending again: {phases:?}"
+    );
+    assert_eq!(bytes.load(std::sync::atomic::Ordering::Relaxed), 2 << 20);
+    assert_eq!(s.server.emu.stats().uploads, 1, "the body went up once");
 }
 
 #[tokio::test]
