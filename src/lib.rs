@@ -4,3 +4,4 @@ pub mod config;
 pub mod drive;
 pub mod emu;
 pub mod names;
+pub mod transfer;

@@ -1,41 +1,26 @@
 //! acdc's drive client and token source against acd-emu over real HTTP, faults switched on.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acdc::auth::{AuthError, PersistToken, TokenSource};
-use acdc::config::options::RemoteOptions;
 use acdc::config::token::Token;
 use acdc::drive::observe::{Observer, Phase, Watch, watched};
 use acdc::drive::retry::RetryPolicy;
 use acdc::drive::{Client, DriveError};
-use acdc::emu::oauth::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TokenSpec};
+use acdc::emu::oauth::TokenSpec;
 use acdc::emu::settings::{Faults, LateUpload, Settings};
 use acdc::emu::{self, EmuConfig, EmuServer};
-use acdc::names::Encoding;
 use md5::{Digest, Md5};
 
 struct Setup {
     server: EmuServer,
     client: Client,
     saved: Arc<Mutex<Vec<Token>>>,
-}
-
-fn options(server: &EmuServer, token: Token) -> RemoteOptions {
-    RemoteOptions {
-        name: "emu".into(),
-        client_id: DEFAULT_CLIENT_ID.into(),
-        client_secret: DEFAULT_CLIENT_SECRET.into(),
-        token: Some(token),
-        auth_url: format!("{}/ap/oa", server.url()),
-        token_url: format!("{}/auth/o2/token", server.url()),
-        checkpoint: None,
-        upload_wait_per_gb: Duration::from_secs(180),
-        templink_threshold: 9 << 30,
-        encoding: Encoding::DRIVE,
-        endpoint_url: server.endpoint_url(),
-    }
 }
 
 fn fast_retries() -> RetryPolicy {
@@ -66,8 +51,9 @@ async fn setup(config: EmuConfig) -> Setup {
         sink.lock().unwrap().push(t.clone());
         Ok(())
     });
-    let auth =
-        Arc::new(TokenSource::new(&options(&server, expired), persist).expect("token source"));
+    let auth = Arc::new(
+        TokenSource::new(&common::remote_options(&server, expired), persist).expect("token source"),
+    );
     let mut client = Client::connect(&server.endpoint_url(), auth, fast_retries())
         .await
         .expect("discovery");
@@ -449,7 +435,11 @@ async fn cached_endpoints_that_stopped_answering_are_discovered_again() {
         expiry: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
     };
     let auth = Arc::new(
-        TokenSource::new(&options(&s.server, token), Arc::new(|_: &Token| Ok(()))).unwrap(),
+        TokenSource::new(
+            &common::remote_options(&s.server, token),
+            Arc::new(|_: &Token| Ok(())),
+        )
+        .unwrap(),
     );
     let client = Client::connect_cached(
         &s.server.endpoint_url(),

@@ -1,0 +1,600 @@
+//! The scheduler and the jobs. N jobs run at once (FIFO within a priority, changeable while
+//! running); uploads into one Drive folder take turns (the service answered parallel writes
+//! into a folder with 429s); a storm of 429s halves how many run, and successes add them
+//! back (AIMD). Each job reports its phases through the drive client's observer, so the
+//! queue shows "retrying", "waiting for Amazon", "verifying" as they happen.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::journal::{Journal, Record};
+use super::state::TransferState;
+use crate::drive::observe::{Observer, Phase, Watch, watched};
+use crate::drive::{Client, DriveError};
+
+pub type JobId = u64;
+
+/// What to transfer; fixed when queued (the destination does not move afterwards).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum JobSpec {
+    /// `local` into Drive folder `parent` as `name` (already encoded for the Drive).
+    Upload {
+        local: PathBuf,
+        parent: String,
+        name: String,
+        size: u64,
+    },
+    /// Drive file `node` (its `size` as listed) to `target`.
+    Download {
+        node: String,
+        name: String,
+        size: u64,
+        target: PathBuf,
+    },
+}
+
+impl JobSpec {
+    pub fn size(&self) -> u64 {
+        match self {
+            JobSpec::Upload { size, .. } | JobSpec::Download { size, .. } => *size,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            JobSpec::Upload { local, .. } => local.display().to_string(),
+            JobSpec::Download { name, .. } => name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub concurrency: usize,
+    /// Whole-job attempts after the first (rclone's --retries is 3 attempts in all).
+    pub retries: u32,
+    pub templink_threshold: u64,
+    /// Uploads above this fail on Amazon after the whole body was sent (rclone: 50,000 MiB).
+    pub file_size_cap: u64,
+    pub max_size: Option<u64>,
+    /// Backoff between whole-job attempts.
+    pub retry_delay: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            concurrency: 4,
+            retries: 2,
+            templink_threshold: 9 << 30,
+            file_size_cap: 50_000 << 20,
+            max_size: None,
+            retry_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Added {
+        id: JobId,
+        spec: JobSpec,
+    },
+    State {
+        id: JobId,
+        state: TransferState,
+    },
+    /// Sampled a few times a second: bytes done of each running job, and the overall rate.
+    Progress {
+        jobs: Vec<(JobId, u64, u64)>,
+        bytes_per_sec: f64,
+    },
+    /// Nothing queued or running any more.
+    Drained,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Add(Vec<JobSpec>, tokio::sync::oneshot::Sender<Vec<JobId>>),
+    Cancel(JobId),
+    CancelAll,
+    Pause,
+    Resume,
+    RetryFailed,
+    SetConcurrency(usize),
+    SetPriority(JobId, i32),
+    /// A job met a 429 (sent by the jobs themselves).
+    Throttled,
+}
+
+/// The handle callers keep.
+#[derive(Clone)]
+pub struct Engine {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Engine {
+    /// Starts the scheduler. Jobs left unfinished in `journal` are queued again first.
+    pub fn start(
+        client: Arc<Client>,
+        options: EngineOptions,
+        journal: Option<Journal>,
+    ) -> (Engine, mpsc::UnboundedReceiver<Event>) {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let scheduler = Scheduler {
+            client,
+            adaptive: options.concurrency.max(1),
+            options,
+            events,
+            // Weak: when the last Engine handle is dropped the scheduler stops.
+            commands: commands.downgrade(),
+            journal: journal.map(|j| Arc::new(Mutex::new(j))),
+            jobs: Vec::new(),
+            next_id: 1,
+            paused: false,
+            last_cut: None,
+            folder_turns: Arc::new(Mutex::new(HashMap::new())),
+            done_bytes: 0,
+            samples: Vec::new(),
+        };
+        tokio::spawn(scheduler.run(rx));
+        (Engine { commands }, events_rx)
+    }
+
+    pub async fn add(&self, specs: Vec<JobSpec>) -> Vec<JobId> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.commands.send(Command::Add(specs, tx)).is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+}
+
+struct Job {
+    id: JobId,
+    spec: JobSpec,
+    state: TransferState,
+    priority: i32,
+    bytes: Arc<AtomicU64>,
+    cancel: CancellationToken,
+}
+
+struct Scheduler {
+    client: Arc<Client>,
+    options: EngineOptions,
+    adaptive: usize,
+    events: mpsc::UnboundedSender<Event>,
+    commands: mpsc::WeakUnboundedSender<Command>,
+    journal: Option<Arc<Mutex<Journal>>>,
+    jobs: Vec<Job>,
+    next_id: JobId,
+    paused: bool,
+    last_cut: Option<Instant>,
+    folder_turns: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    done_bytes: u64,
+    samples: Vec<(Instant, u64)>,
+}
+
+impl Scheduler {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let (finished_tx, mut finished) =
+            mpsc::unbounded_channel::<(JobId, TransferState, Record)>();
+        if let Some(journal) = &self.journal {
+            let unfinished = journal.lock().map(|j| j.unfinished()).unwrap_or_default();
+            let next = journal.lock().map(|j| j.next_id()).unwrap_or(1);
+            self.next_id = next;
+            for (id, spec) in unfinished {
+                self.enqueue(Some(id), spec);
+            }
+        }
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut was_busy = false;
+        loop {
+            self.dispatch(&finished_tx);
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(c) => self.handle(c),
+                    None => {
+                        // Nobody can steer us any more: stop what runs. The journal still
+                        // lists those jobs as unfinished, so the next start resumes them.
+                        for job in &self.jobs {
+                            job.cancel.cancel();
+                        }
+                        return;
+                    }
+                },
+                Some((id, state, record)) = finished.recv() => self.finish(id, state, &record),
+                _ = tick.tick() => self.sample(),
+            }
+            let busy = self.jobs.iter().any(|j| !j.state.is_final());
+            if was_busy && !busy {
+                self.sample();
+                let _ = self.events.send(Event::Drained);
+            }
+            was_busy = busy;
+        }
+    }
+
+    fn enqueue(&mut self, id: Option<JobId>, spec: JobSpec) -> JobId {
+        let id = id.unwrap_or_else(|| {
+            let id = self.next_id;
+            self.next_id += 1;
+            id
+        });
+        self.next_id = self.next_id.max(id + 1);
+        if let Some(j) = &self.journal
+            && let Ok(mut j) = j.lock()
+        {
+            j.add(id, &spec);
+        }
+        let _ = self.events.send(Event::Added {
+            id,
+            spec: spec.clone(),
+        });
+        let _ = self.events.send(Event::State {
+            id,
+            state: TransferState::Queued,
+        });
+        self.jobs.push(Job {
+            id,
+            spec,
+            state: TransferState::Queued,
+            priority: 0,
+            bytes: Arc::new(AtomicU64::new(0)),
+            cancel: CancellationToken::new(),
+        });
+        id
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Add(specs, reply) => {
+                let ids = specs.into_iter().map(|s| self.enqueue(None, s)).collect();
+                let _ = reply.send(ids);
+            }
+            Command::Cancel(id) => self.cancel(|j| j.id == id),
+            Command::CancelAll => self.cancel(|_| true),
+            Command::Pause => self.paused = true,
+            Command::Resume => self.paused = false,
+            Command::RetryFailed => {
+                let failed: Vec<JobId> = self
+                    .jobs
+                    .iter()
+                    .filter(|j| matches!(j.state, TransferState::Failed { .. }))
+                    .map(|j| j.id)
+                    .collect();
+                for id in failed {
+                    self.set_state(id, TransferState::Queued);
+                }
+            }
+            Command::SetConcurrency(n) => {
+                self.options.concurrency = n.max(1);
+                self.adaptive = self.adaptive.min(self.options.concurrency).max(1);
+            }
+            Command::SetPriority(id, p) => {
+                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+                    j.priority = p;
+                }
+            }
+            Command::Throttled => {
+                // Halve at most every 2 s, so one storm is one cut.
+                if self
+                    .last_cut
+                    .is_none_or(|t| t.elapsed() > Duration::from_secs(2))
+                {
+                    self.adaptive = (self.adaptive / 2).max(1);
+                    self.last_cut = Some(Instant::now());
+                    tracing::info!("429s: running at most {} transfers for now", self.adaptive);
+                }
+            }
+        }
+    }
+
+    fn cancel(&mut self, which: impl Fn(&Job) -> bool) {
+        let ids: Vec<JobId> = self
+            .jobs
+            .iter()
+            .filter(|j| which(j) && !j.state.is_final())
+            .map(|j| j.id)
+            .collect();
+        for id in ids {
+            let Some(job) = self.jobs.iter().find(|j| j.id == id) else {
+                continue;
+            };
+            if job.state == TransferState::Queued {
+                self.set_state(id, TransferState::Cancelled);
+            } else {
+                // Running: its task ends with Cancelled.
+                job.cancel.cancel();
+            }
+        }
+    }
+
+    fn set_state(&mut self, id: JobId, state: TransferState) {
+        if let Some(job) = self.jobs.iter_mut().find(|j| j.id == id) {
+            job.state = state.clone();
+            if state == TransferState::Queued {
+                job.cancel = CancellationToken::new();
+                job.bytes.store(0, Ordering::Relaxed);
+            }
+        }
+        if let Some(j) = &self.journal
+            && let Ok(mut j) = j.lock()
+        {
+            j.set_state(id, &state);
+        }
+        let _ = self.events.send(Event::State { id, state });
+    }
+
+    fn finish(&mut self, id: JobId, state: TransferState, record: &Record) {
+        if state == TransferState::Done {
+            self.adaptive = (self.adaptive + 1).min(self.options.concurrency);
+            if let Some(job) = self.jobs.iter().find(|j| j.id == id) {
+                self.done_bytes += job.spec.size();
+            }
+        }
+        if let (Some(j), Some(job)) = (&self.journal, self.jobs.iter().find(|j| j.id == id))
+            && let Ok(mut j) = j.lock()
+        {
+            j.log_finished(id, &job.spec, &state, record);
+        }
+        self.set_state(id, state);
+    }
+
+    fn running(&self) -> usize {
+        self.jobs.iter().filter(|j| j.state.is_active()).count()
+    }
+
+    fn dispatch(&mut self, finished: &mpsc::UnboundedSender<(JobId, TransferState, Record)>) {
+        if self.paused {
+            return;
+        }
+        let limit = self.options.concurrency.min(self.adaptive).max(1);
+        while self.running() < limit {
+            // Highest priority first, then the order they were queued in.
+            let Some(pos) = self
+                .jobs
+                .iter()
+                .enumerate()
+                .filter(|(_, j)| j.state == TransferState::Queued)
+                .max_by_key(|(i, j)| (j.priority, std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
+            else {
+                return;
+            };
+            let (id, spec, bytes, cancel) = {
+                let j = &self.jobs[pos];
+                (j.id, j.spec.clone(), j.bytes.clone(), j.cancel.clone())
+            };
+            let first = TransferState::Active(match &spec {
+                JobSpec::Upload { .. } => Phase::Uploading,
+                JobSpec::Download { .. } => Phase::Downloading,
+            });
+            self.set_state(id, first);
+            let ctx = JobContext {
+                id,
+                client: self.client.clone(),
+                options: self.options.clone(),
+                events: self.events.clone(),
+                commands: self.commands.clone(),
+                folder_turns: self.folder_turns.clone(),
+                last: Mutex::new(None),
+                record: Mutex::new(Record::default()),
+            };
+            let finished = finished.clone();
+            tokio::spawn(async move {
+                let ctx = Arc::new(ctx);
+                let state = tokio::select! {
+                    state = ctx.clone().run(spec, bytes) => state,
+                    _ = cancel.cancelled() => TransferState::Cancelled,
+                };
+                let record = ctx.record.lock().map(|r| r.clone()).unwrap_or_default();
+                let _ = finished.send((id, state, record));
+            });
+        }
+    }
+
+    /// One progress event for all running jobs, with the rate over the last ~5 s.
+    fn sample(&mut self) {
+        let jobs: Vec<(JobId, u64, u64)> = self
+            .jobs
+            .iter()
+            .filter(|j| j.state.is_active())
+            .map(|j| (j.id, j.bytes.load(Ordering::Relaxed), j.spec.size()))
+            .collect();
+        let moving: u64 = jobs.iter().map(|j| j.1).sum::<u64>() + self.done_bytes;
+        let now = Instant::now();
+        self.samples.push((now, moving));
+        self.samples
+            .retain(|(t, _)| now.duration_since(*t) <= Duration::from_secs(5));
+        let rate = match (self.samples.first(), self.samples.last()) {
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => {
+                b1.saturating_sub(*b0) as f64 / t1.duration_since(*t0).as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        if !jobs.is_empty() {
+            let _ = self.events.send(Event::Progress {
+                jobs,
+                bytes_per_sec: rate,
+            });
+        }
+    }
+}
+
+/// What a running job needs; also its observer.
+struct JobContext {
+    id: JobId,
+    client: Arc<Client>,
+    options: EngineOptions,
+    events: mpsc::UnboundedSender<Event>,
+    commands: mpsc::WeakUnboundedSender<Command>,
+    folder_turns: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    last: Mutex<Option<TransferState>>,
+    record: Mutex<Record>,
+}
+
+impl Observer for JobContext {
+    fn phase(&self, phase: Phase) {
+        match &phase {
+            Phase::UploadWait { poll: 1, .. } => self.count(|r| r.waits += 1),
+            Phase::Retrying { reason, .. } => {
+                self.count(|r| r.retries += 1);
+                if reason.starts_with("429")
+                    && let Some(commands) = self.commands.upgrade()
+                {
+                    let _ = commands.send(Command::Throttled);
+                }
+            }
+            _ => {}
+        }
+        self.report(TransferState::Active(phase));
+    }
+}
+
+impl JobContext {
+    fn count(&self, f: impl FnOnce(&mut Record)) {
+        f(&mut self.record.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Sends a state, once per change.
+    fn report(&self, state: TransferState) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_ref() != Some(&state) {
+            *last = Some(state.clone());
+            let _ = self.events.send(Event::State { id: self.id, state });
+        }
+    }
+
+    fn folder_turn(&self, folder: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.folder_turns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(folder.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Checks that can refuse a job before any byte moves.
+    fn refuse(&self, spec: &JobSpec) -> Option<TransferState> {
+        let size = spec.size();
+        if matches!(spec, JobSpec::Upload { .. }) && size > self.options.file_size_cap {
+            return Some(TransferState::Skipped {
+                reason: format!(
+                    "over Amazon Drive's {} file size limit",
+                    humansize::format_size(self.options.file_size_cap, humansize::DECIMAL)
+                ),
+            });
+        }
+        if self.options.max_size.is_some_and(|m| size > m) {
+            return Some(TransferState::Skipped {
+                reason: "larger than --max-size".into(),
+            });
+        }
+        None
+    }
+
+    async fn run(self: Arc<Self>, spec: JobSpec, bytes: Arc<AtomicU64>) -> TransferState {
+        if let Some(refused) = self.refuse(&spec) {
+            return refused;
+        }
+        let ctx = self;
+        let watch = Watch {
+            observer: ctx.clone(),
+            bytes,
+        };
+        let mut attempt = 0;
+        loop {
+            let result = watched(watch.clone(), ctx.attempt(&spec)).await;
+            match result {
+                Ok(md5) => {
+                    ctx.count(|r| r.md5 = Some(md5));
+                    return TransferState::Done;
+                }
+                Err(e) if attempt < ctx.options.retries && worth_retrying(&e) => {
+                    attempt += 1;
+                    ctx.count(|r| r.retries += 1);
+                    let wait = ctx.options.retry_delay * attempt;
+                    ctx.report(TransferState::Active(Phase::Retrying {
+                        attempt,
+                        of: ctx.options.retries,
+                        reason: e.to_string(),
+                        until: SystemTime::now() + wait,
+                    }));
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    return TransferState::Failed {
+                        reason: e.to_string(),
+                    };
+                }
+            }
+        }
+    }
+
+    /// One try at the whole job; the MD5 that was verified.
+    async fn attempt(&self, spec: &JobSpec) -> Result<String, DriveError> {
+        match spec {
+            JobSpec::Upload {
+                local,
+                parent,
+                name,
+                ..
+            } => {
+                // One mutating call at a time per Drive folder.
+                let turn = self.folder_turn(parent);
+                let _turn = turn.lock().await;
+                let existing = self.client.find_child(parent, name).await?;
+                let overwrite = match &existing {
+                    Some(n) if n.is_folder() => {
+                        return Err(DriveError::NameExists {
+                            name: name.clone(),
+                            existing: n.id.clone(),
+                            hint: " (a folder is in the way)".into(),
+                        });
+                    }
+                    Some(n) => Some(n.id.as_str()),
+                    None => None,
+                };
+                let node = self.client.upload(parent, name, local, overwrite).await?;
+                Ok(node.md5().unwrap_or_default().to_string())
+            }
+            JobSpec::Download { node, target, .. } => {
+                let node = self.client.node(node).await?;
+                if !node.is_available() {
+                    return Err(DriveError::NotFound(format!(
+                        "{} is no longer on the Drive",
+                        node.name()
+                    )));
+                }
+                self.client
+                    .download(&node, target, self.options.templink_threshold)
+                    .await
+            }
+        }
+    }
+}
+
+/// Transient failures are tried again as a whole; refusals are not.
+fn worth_retrying(e: &DriveError) -> bool {
+    matches!(
+        e,
+        DriveError::Exhausted { .. }
+            | DriveError::Network(_)
+            | DriveError::Checksum { .. }
+            | DriveError::BadAnswer(_)
+    )
+}

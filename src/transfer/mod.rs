@@ -1,0 +1,10 @@
+//! The transfer engine: the queue behind the queue panel and `acdc copy`. It owns all
+//! transfer I/O in tokio tasks and reports every state change and sampled progress as
+//! events; callers only show what it tells them.
+
+pub mod engine;
+pub mod journal;
+pub mod state;
+
+pub use engine::{Command, Engine, EngineOptions, Event, JobId, JobSpec};
+pub use state::TransferState;
