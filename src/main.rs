@@ -84,8 +84,12 @@ enum Command {
     Mkdir { location: String },
     /// Copy a file or a tree, local to Drive or Drive to local; unchanged files are skipped.
     Copy {
-        source: String,
-        dest: String,
+        /// What to copy (omit both with --resume to only finish earlier runs).
+        source: Option<String>,
+        dest: Option<String>,
+        /// First finish the transfers an earlier run left unfinished (crash, Ctrl-C, lost SSH).
+        #[arg(long)]
+        resume: bool,
         /// Files transferred at once.
         #[arg(long, default_value_t = 4)]
         transfers: usize,
@@ -235,6 +239,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Copy {
             source,
             dest,
+            resume,
             transfers,
             checksum: _,
             max_size,
@@ -250,16 +255,39 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 dry_run,
                 progress: progress || std::io::stderr().is_terminal(),
             };
-            let summary = copy::copy(&session, &loc(&source), &loc(&dest), &opts).await?;
+            let mut summary = if resume {
+                copy::resume_all(&session, &opts).await?
+            } else {
+                copy::Summary::default()
+            };
+            match (source, dest) {
+                (Some(source), Some(dest)) => {
+                    let more = copy::copy(&session, &loc(&source), &loc(&dest), &opts).await?;
+                    summary.copied += more.copied;
+                    summary.bytes += more.bytes;
+                    summary.skipped += more.skipped;
+                    summary.retries += more.retries;
+                    summary.waits += more.waits;
+                    summary.failed.extend(more.failed);
+                }
+                (None, None) if resume => {}
+                _ => {
+                    return Err(CliError::Usage(
+                        "copy needs SOURCE and DEST (or --resume alone)".into(),
+                    ));
+                }
+            }
             for failure in &summary.failed {
                 eprintln!("acdc: {failure}");
             }
             eprintln!(
-                "Transferred: {} files, {}; unchanged or skipped: {}; failed: {}",
+                "Transferred: {} files, {}; unchanged or skipped: {}; failed: {}; retries: {}; upload waits: {}",
                 summary.copied,
                 humansize::format_size(summary.bytes, humansize::BINARY),
                 summary.skipped,
-                summary.failed.len()
+                summary.failed.len(),
+                summary.retries,
+                summary.waits
             );
             if summary.failed.is_empty() {
                 Ok(())

@@ -7,10 +7,8 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::StreamExt;
 use md5::{Digest, Md5};
 
 use super::location::Location;
@@ -20,6 +18,9 @@ use crate::config::options::RemoteOptions;
 use crate::drive::model::Node;
 use crate::drive::{Client, DriveError};
 use crate::names;
+use crate::transfer::journal::Journal;
+use crate::transfer::state::Phase;
+use crate::transfer::{Engine, EngineOptions, Event, JobId, JobSpec, TransferState};
 
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
@@ -35,13 +36,8 @@ pub struct Summary {
     pub bytes: u64,
     pub skipped: u64,
     pub failed: Vec<String>,
-}
-
-/// Counters the progress line reads.
-#[derive(Default)]
-struct Progress {
-    files: AtomicU64,
-    bytes: AtomicU64,
+    pub retries: u64,
+    pub waits: u64,
 }
 
 pub async fn copy(
@@ -53,11 +49,11 @@ pub async fn copy(
     match (src, dst) {
         (Location::Local(from), Location::Remote { remote, path }) => {
             let (client, options) = session.connect(remote).await?;
-            upload_tree(&client, &options, from, path, opts).await
+            upload_tree(client, &options, from, path, opts).await
         }
         (Location::Remote { remote, path }, Location::Local(to)) => {
             let (client, options) = session.connect(remote).await?;
-            download_tree(&client, &options, path, to, opts).await
+            download_tree(client, &options, path, to, opts).await
         }
         (Location::Local(_), Location::Local(_)) => Err(CliError::Usage(
             "both sides are local: acdc copies to or from a Drive remote".into(),
@@ -149,7 +145,7 @@ fn scan_local(
 }
 
 async fn upload_tree(
-    client: &Client,
+    client: Client,
     options: &RemoteOptions,
     from: &Path,
     to: &str,
@@ -232,56 +228,49 @@ async fn upload_tree(
                 .collect(),
         );
     }
-    let progress = Arc::new(Progress::default());
-    let total = (jobs.len() as u64, jobs.iter().map(|j| j.size).sum());
-    let jobs = jobs.into_iter().map(|job| {
-        let folder_id = folder_ids.get(&job.folder).cloned();
-        let current = existing
+    let mut specs = Vec::new();
+    for job in jobs {
+        let shown = job.local.display().to_string();
+        let Some(folder_id) = folder_ids.get(&job.folder).cloned() else {
+            summary
+                .failed
+                .push(format!("{shown}: its folder could not be made"));
+            continue;
+        };
+        if let Some(node) = existing
             .get(&job.folder)
             .and_then(|m| m.get(&job.name.to_lowercase()))
-            .cloned();
-        let progress = progress.clone();
-        async move {
-            let shown = job.local.display().to_string();
-            let Some(folder_id) = folder_id else {
-                return Outcome::Failed(format!("{shown}: its folder could not be made"));
-            };
-            if opts.max_size.is_some_and(|m| job.size > m) {
-                return Outcome::Skipped(format!("{shown}: larger than --max-size"));
+        {
+            if node.is_folder() {
+                summary.failed.push(format!(
+                    "{shown}: a folder named {:?} is in the way",
+                    node.name()
+                ));
+                continue;
             }
-            if let Some(node) = &current {
-                if node.is_folder() {
-                    return Outcome::Failed(format!(
-                        "{shown}: a folder named {:?} is in the way",
-                        node.name()
-                    ));
-                }
-                // No settable modification times on the Drive: same means same size and MD5.
-                let same =
-                    node.size() == job.size && md5_of(&job.local).ok().as_deref() == node.md5();
-                if same {
-                    return Outcome::Skipped(format!("{shown}: unchanged"));
-                }
+            // No settable modification times on the Drive: same means same size and MD5.
+            if node.size() == job.size && md5_of(&job.local).ok().as_deref() == node.md5() {
+                tracing::info!("skipped {shown}: unchanged");
+                summary.skipped += 1;
+                continue;
             }
-            if opts.dry_run {
-                println!(
-                    "would copy {shown} ({})",
-                    humansize::format_size(job.size, humansize::BINARY)
-                );
-                return Outcome::Skipped(shown);
-            }
-            let result = client
-                .upload(
-                    &folder_id,
-                    &job.name,
-                    &job.local,
-                    current.as_ref().map(|n| n.id.as_str()),
-                )
-                .await;
-            progress.finished(result, job.size, &shown)
         }
-    });
-    run_all(jobs, opts, progress.clone(), total, &mut summary).await;
+        if opts.dry_run {
+            println!(
+                "would copy {shown} ({})",
+                humansize::format_size(job.size, humansize::BINARY)
+            );
+            summary.skipped += 1;
+            continue;
+        }
+        specs.push(JobSpec::Upload {
+            local: job.local,
+            parent: folder_id,
+            name: job.name,
+            size: job.size,
+        });
+    }
+    run_engine(client, options, specs, opts, false, &mut summary).await?;
     Ok(summary)
 }
 
@@ -297,28 +286,6 @@ fn dry_run_all(jobs: &[UploadJob], summary: &mut Summary) -> Summary {
         skipped: jobs.len() as u64,
         failed: std::mem::take(&mut summary.failed),
         ..Summary::default()
-    }
-}
-
-enum Outcome {
-    Copied(u64),
-    Skipped(String),
-    Failed(String),
-}
-
-fn tally(summary: &mut Summary, results: Vec<Outcome>) {
-    for r in results {
-        match r {
-            Outcome::Copied(bytes) => {
-                summary.copied += 1;
-                summary.bytes += bytes;
-            }
-            Outcome::Skipped(reason) => {
-                tracing::info!("skipped {reason}");
-                summary.skipped += 1;
-            }
-            Outcome::Failed(reason) => summary.failed.push(reason),
-        }
     }
 }
 
@@ -347,7 +314,7 @@ async fn walk_remote(
 }
 
 async fn download_tree(
-    client: &Client,
+    client: Client,
     options: &RemoteOptions,
     from: &str,
     to: &Path,
@@ -356,7 +323,7 @@ async fn download_tree(
     let mut summary = Summary::default();
     let source = client.resolve(from).await.map_err(CliError::from_drive)?;
     let (folders, files) = if source.is_folder() {
-        walk_remote(client, &source)
+        walk_remote(&client, &source)
             .await
             .map_err(CliError::from_drive)?
     } else {
@@ -377,95 +344,152 @@ async fn download_tree(
             }
         }
     }
-    let threshold = options.templink_threshold;
-    let progress = Arc::new(Progress::default());
-    let total = (files.len() as u64, files.iter().map(|f| f.1.size()).sum());
-    let jobs = files.into_iter().map(|(rel, node)| {
+    let mut specs = Vec::new();
+    for (rel, node) in files {
         let target = local_dir(&rel).join(names::local_name(node.name(), options.encoding));
-        let progress = progress.clone();
-        async move {
-            let shown = target.display().to_string();
-            if opts.max_size.is_some_and(|m| node.size() > m) {
-                return Outcome::Skipped(format!("{shown}: larger than --max-size"));
-            }
-            if let Ok(meta) = std::fs::metadata(&target)
-                && meta.len() == node.size()
-                && md5_of(&target).ok().as_deref() == node.md5()
-            {
-                return Outcome::Skipped(format!("{shown}: unchanged"));
-            }
-            if opts.dry_run {
-                println!("would copy {} to {shown}", node.name());
-                return Outcome::Skipped(shown);
-            }
-            let result = client.download(&node, &target, threshold).await;
-            progress.finished(result, node.size(), &shown)
+        let shown = target.display().to_string();
+        if let Ok(meta) = std::fs::metadata(&target)
+            && meta.len() == node.size()
+            && md5_of(&target).ok().as_deref() == node.md5()
+        {
+            tracing::info!("skipped {shown}: unchanged");
+            summary.skipped += 1;
+            continue;
         }
-    });
-    run_all(jobs, opts, progress.clone(), total, &mut summary).await;
+        if opts.dry_run {
+            println!("would copy {} to {shown}", node.name());
+            summary.skipped += 1;
+            continue;
+        }
+        specs.push(JobSpec::Download {
+            node: node.id.clone(),
+            name: node.name().to_string(),
+            size: node.size(),
+            target,
+        });
+    }
+    run_engine(client, options, specs, opts, false, &mut summary).await?;
     Ok(summary)
 }
 
-impl Progress {
-    /// Counts one finished transfer and turns its result into an outcome.
-    fn finished<T>(&self, result: Result<T, DriveError>, size: u64, shown: &str) -> Outcome {
-        self.files.fetch_add(1, Ordering::Relaxed);
-        match result {
-            Ok(_) => {
-                self.bytes.fetch_add(size, Ordering::Relaxed);
-                Outcome::Copied(size)
-            }
-            Err(e) => Outcome::Failed(format!("{shown}: {e}")),
-        }
-    }
+/// Where a remote's queue is journaled: one folder per remote.
+pub fn journal_dir(remote: &str) -> Option<std::path::PathBuf> {
+    Journal::default_dir().map(|d| d.join("queues").join(remote))
 }
 
-/// Runs the transfers `opts.transfers` at a time, with the progress line when asked for,
-/// and adds their outcomes to `summary`. `total` is (files, bytes).
-async fn run_all(
-    jobs: impl Iterator<Item = impl std::future::Future<Output = Outcome>>,
+/// Runs `specs` on the transfer engine (journaled, so a crash loses nothing) and adds the
+/// outcome to `summary`. With `resume`, what an earlier run left unfinished runs too.
+async fn run_engine(
+    client: Client,
+    options: &RemoteOptions,
+    specs: Vec<JobSpec>,
     opts: &CopyOptions,
-    progress: Arc<Progress>,
-    total: (u64, u64),
+    resume: bool,
     summary: &mut Summary,
-) {
-    let ticker = opts
-        .progress
-        .then(|| spawn_progress(progress, total.0, total.1));
-    let results = futures::stream::iter(jobs)
-        .buffer_unordered(opts.transfers.max(1))
-        .collect::<Vec<_>>()
-        .await;
-    if let Some(t) = ticker {
-        t.abort();
-        eprint!("\r\x1b[K");
-    }
-    tally(summary, results);
-}
-
-/// A progress line on stderr, redrawn 4 times a second: files, bytes, rate, ETA.
-fn spawn_progress(progress: Arc<Progress>, files: u64, bytes: u64) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let started = Instant::now();
-        loop {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            let done = progress.bytes.load(Ordering::Relaxed);
-            let secs = started.elapsed().as_secs_f64().max(0.001);
-            let rate = done as f64 / secs;
-            let eta = if rate > 0.0 {
-                Duration::from_secs_f64(bytes.saturating_sub(done) as f64 / rate)
-            } else {
-                Duration::ZERO
-            };
-            eprint!(
-                "\r\x1b[K{}/{} files, {} of {}, {}/s, ETA {}",
-                progress.files.load(Ordering::Relaxed),
-                files,
-                humansize::format_size(done, humansize::BINARY),
-                humansize::format_size(bytes, humansize::BINARY),
-                humansize::format_size(rate as u64, humansize::BINARY),
-                humantime::format_duration(Duration::from_secs(eta.as_secs()))
+) -> CliResult<()> {
+    let journal = match journal_dir(&options.name) {
+        Some(dir) => Some(Journal::open(&dir).map_err(|e| CliError::Io(e.to_string()))?),
+        None => None,
+    };
+    if !resume && let Some(j) = &journal {
+        let left = j.unfinished().len();
+        if left > 0 {
+            eprintln!(
+                "acdc: {left} transfers of an earlier run are unfinished; `acdc copy --resume` finishes them"
             );
         }
-    })
+    }
+    if specs.is_empty() && !resume {
+        return Ok(());
+    }
+    let engine_options = EngineOptions {
+        concurrency: opts.transfers.max(1),
+        templink_threshold: options.templink_threshold,
+        max_size: opts.max_size,
+        ..EngineOptions::default()
+    };
+    let (engine, mut events) = Engine::start(Arc::new(client), engine_options, journal, resume);
+    engine.add(specs).await;
+    let mut sizes: HashMap<JobId, (u64, String)> = HashMap::new();
+    let mut done_bytes = 0u64;
+    let mut shown_progress = false;
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Added { id, spec } => {
+                sizes.insert(id, (spec.size(), spec.label()));
+            }
+            Event::State { id, state } => {
+                let (size, label) = sizes.get(&id).cloned().unwrap_or_default();
+                match state {
+                    TransferState::Done => {
+                        summary.copied += 1;
+                        summary.bytes += size;
+                        done_bytes += size;
+                    }
+                    TransferState::Skipped { reason } => {
+                        tracing::info!("skipped {label}: {reason}");
+                        summary.skipped += 1;
+                    }
+                    TransferState::Failed { reason } => {
+                        summary.failed.push(format!("{label}: {reason}"))
+                    }
+                    TransferState::Cancelled => summary.failed.push(format!("{label}: cancelled")),
+                    TransferState::Active(Phase::Retrying { .. }) => summary.retries += 1,
+                    TransferState::Active(Phase::UploadWait { poll: 1, .. }) => summary.waits += 1,
+                    _ => {}
+                }
+            }
+            Event::Progress {
+                jobs,
+                bytes_per_sec,
+            } if opts.progress => {
+                let moving: u64 = jobs.iter().map(|j| j.1).sum();
+                let total: u64 = sizes.values().map(|s| s.0).sum();
+                let done = done_bytes + moving;
+                let eta = if bytes_per_sec > 0.0 {
+                    Duration::from_secs_f64(total.saturating_sub(done) as f64 / bytes_per_sec)
+                } else {
+                    Duration::ZERO
+                };
+                eprint!(
+                    "\r\x1b[K{}/{} files, {} of {}, {}/s, ETA {}",
+                    summary.copied,
+                    sizes.len(),
+                    humansize::format_size(done, humansize::BINARY),
+                    humansize::format_size(total, humansize::BINARY),
+                    humansize::format_size(bytes_per_sec as u64, humansize::BINARY),
+                    humantime::format_duration(Duration::from_secs(eta.as_secs()))
+                );
+                shown_progress = true;
+            }
+            Event::Drained => break,
+            Event::Progress { .. } => {}
+        }
+    }
+    if shown_progress {
+        eprint!("\r\x1b[K");
+    }
+    Ok(())
+}
+
+/// `acdc copy --resume`: finishes what earlier runs left in every remote's journal.
+pub async fn resume_all(session: &Session, opts: &CopyOptions) -> CliResult<Summary> {
+    let mut summary = Summary::default();
+    let file = session.config()?;
+    for remote in file.drive_remotes() {
+        let Some(dir) = journal_dir(&remote).filter(|d| d.exists()) else {
+            continue;
+        };
+        let left = Journal::open(&dir)
+            .map_err(|e| CliError::Io(e.to_string()))?
+            .unfinished()
+            .len();
+        if left == 0 {
+            continue;
+        }
+        eprintln!("acdc: resuming {left} transfers on {remote}:");
+        let (client, options) = session.connect(&remote).await?;
+        run_engine(client, &options, Vec::new(), opts, true, &mut summary).await?;
+    }
+    Ok(summary)
 }

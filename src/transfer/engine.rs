@@ -121,11 +121,13 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts the scheduler. Jobs left unfinished in `journal` are queued again first.
+    /// Starts the scheduler. With `resume`, jobs left unfinished in `journal` are queued
+    /// again first; without it they stay in the journal for a later resume.
     pub fn start(
         client: Arc<Client>,
         options: EngineOptions,
         journal: Option<Journal>,
+        resume: bool,
     ) -> (Engine, mpsc::UnboundedReceiver<Event>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let (events, events_rx) = mpsc::unbounded_channel();
@@ -145,7 +147,7 @@ impl Engine {
             done_bytes: 0,
             samples: Vec::new(),
         };
-        tokio::spawn(scheduler.run(rx));
+        tokio::spawn(scheduler.run(rx, resume));
         (Engine { commands }, events_rx)
     }
 
@@ -188,15 +190,17 @@ struct Scheduler {
 }
 
 impl Scheduler {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, resume: bool) {
         let (finished_tx, mut finished) =
             mpsc::unbounded_channel::<(JobId, TransferState, Record)>();
         if let Some(journal) = &self.journal {
             let unfinished = journal.lock().map(|j| j.unfinished()).unwrap_or_default();
             let next = journal.lock().map(|j| j.next_id()).unwrap_or(1);
             self.next_id = next;
-            for (id, spec) in unfinished {
-                self.enqueue(Some(id), spec);
+            if resume {
+                for (id, spec) in unfinished {
+                    self.enqueue(Some(id), spec);
+                }
             }
         }
         let mut tick = tokio::time::interval(Duration::from_millis(200));

@@ -31,8 +31,11 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// `queue.sqlite` and `transfers.jsonl` in the platform's data folder.
+    /// `queue.sqlite` and `transfers.jsonl` in the platform's data folder (or `ACDC_DATA_DIR`).
     pub fn default_dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("ACDC_DATA_DIR") {
+            return Some(PathBuf::from(dir));
+        }
         directories::ProjectDirs::from("", "", "acdc").map(|d| d.data_dir().to_path_buf())
     }
 

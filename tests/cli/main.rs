@@ -59,6 +59,7 @@ async fn run(env: &Env, args: &[&str]) -> Output {
 
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_acdc"))
+            .env("ACDC_DATA_DIR", config.with_file_name("data"))
             .arg("--config")
             .arg(&config)
             .args(["--low-level-retries", "12"])
@@ -368,4 +369,103 @@ async fn listing_commands_formats_and_exit_codes() {
     assert!(err.contains("acdc config reconnect emu:"), "{err}");
     let version = run(&env, &["--version"]).await;
     assert!(ok(&version).starts_with("acdc "));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_mid_queue_then_resumed_leaves_nothing_half_written() {
+    let env = env().await;
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut expected = BTreeMap::new();
+    for i in 0..30 {
+        let bytes = content(i * 50 + 1)
+            .into_iter()
+            .chain(std::iter::repeat_n(i as u8, 300_000))
+            .collect::<Vec<u8>>();
+        std::fs::write(src.join(format!("part {i:02}.bin")), &bytes).unwrap();
+        expected.insert(
+            PathBuf::from(format!("part {i:02}.bin")),
+            hex::encode(Md5::digest(&bytes)),
+        );
+    }
+    ok(&run(&env, &["copy", src.to_str().unwrap(), "emu:k"]).await);
+    // Slow downloads, so the kill lands mid-queue and mid-file.
+    env.server
+        .emu
+        .set_faults(Faults {
+            latency_ms: 150,
+            ..Faults::default()
+        })
+        .unwrap();
+    let dst = work.path().join("dst");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acdc"))
+        .env("ACDC_DATA_DIR", env.config.with_file_name("data"))
+        .args([
+            "--config",
+            env.config.to_str().unwrap(),
+            "copy",
+            "emu:k",
+            dst.to_str().unwrap(),
+            "--transfers",
+            "2",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let done = std::fs::read_dir(&dst)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| !e.file_name().to_string_lossy().ends_with(".acdc-partial"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if done >= 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "downloads never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // Every file under its final name is complete and verified; the rest are partials.
+    let mut complete = 0;
+    for entry in std::fs::read_dir(&dst).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".acdc-partial") {
+            complete += 1;
+            let md5 = hex::encode(Md5::digest(std::fs::read(entry.path()).unwrap()));
+            assert_eq!(
+                expected[&PathBuf::from(&name)],
+                md5,
+                "{name} is complete under its final name"
+            );
+        }
+    }
+    assert!(complete < 30, "the kill came before the end");
+    let journal_dir = env.config.with_file_name("data").join("queues/emu");
+    let left = acdc::transfer::journal::Journal::open(&journal_dir)
+        .unwrap()
+        .unfinished()
+        .len();
+    assert_eq!(left, 30 - complete, "the journal knows what is unfinished");
+    env.server.emu.set_faults(Faults::default()).unwrap();
+    let resumed = run(&env, &["copy", "--resume"]).await;
+    ok(&resumed);
+    assert!(
+        String::from_utf8_lossy(&resumed.stderr).contains("resuming"),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        read_tree(&dst),
+        expected,
+        "the resumed run finished the rest"
+    );
 }

@@ -130,7 +130,7 @@ async fn five_hundred_files_through_429s_all_done_none_duplicated() {
         .unwrap();
     let journal = Journal::open(&work.path().join("journal")).unwrap();
     let log = journal.log_path().to_path_buf();
-    let (engine, mut events) = Engine::start(client.clone(), fast(), Some(journal));
+    let (engine, mut events) = Engine::start(client.clone(), fast(), Some(journal), false);
     let started = Instant::now();
     let ids = engine.add(uploads(&files, &folder.id)).await;
     let (states, progress) = collect(&mut events).await;
@@ -198,7 +198,7 @@ async fn late_504s_pass_through_upload_wait_and_end_done() {
             ..Faults::default()
         })
         .unwrap();
-    let (engine, mut events) = Engine::start(client.clone(), fast(), None);
+    let (engine, mut events) = Engine::start(client.clone(), fast(), None, false);
     let ids = engine.add(uploads(&files, &root)).await;
     let (states, _) = collect(&mut events).await;
     for (i, id) in ids.iter().enumerate() {
@@ -250,7 +250,7 @@ async fn dropped_connections_and_templink_downloads() {
         templink_threshold: 1 << 20,
         ..fast()
     };
-    let (engine, mut events) = Engine::start(client.clone(), options, None);
+    let (engine, mut events) = Engine::start(client.clone(), options, None, false);
     let up = engine.add(uploads(&files, &root)).await;
     let (states, _) = collect(&mut events).await;
     assert!(
@@ -325,7 +325,7 @@ async fn pause_concurrency_priority_and_cancel() {
             other => other,
         })
         .collect();
-    let (engine, mut events) = Engine::start(client.clone(), fast(), None);
+    let (engine, mut events) = Engine::start(client.clone(), fast(), None, false);
     engine.send(Command::Pause);
     let ids = engine.add(specs).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -400,6 +400,7 @@ async fn a_new_engine_resumes_what_the_journal_left() {
             client.clone(),
             fast(),
             Some(Journal::open(&journal_dir).unwrap()),
+            false,
         );
         engine.send(Command::Pause);
         let ids = engine.add(uploads(&files, &root)).await;
@@ -417,6 +418,7 @@ async fn a_new_engine_resumes_what_the_journal_left() {
         client.clone(),
         fast(),
         Some(Journal::open(&journal_dir).unwrap()),
+        true,
     );
     let (states, _) = collect(&mut events).await;
     assert_eq!(states.len(), 10);
