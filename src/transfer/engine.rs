@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::journal::{Journal, Record};
 use super::state::TransferState;
-use crate::drive::observe::{Observer, Phase, Watch, watched};
+use crate::drive::observe::{self, Observer, Phase, Watch, watched};
 use crate::drive::{Client, DriveError};
 
 pub type JobId = u64;
@@ -66,6 +66,7 @@ pub struct EngineOptions {
     pub max_size: Option<u64>,
     /// Backoff between whole-job attempts.
     pub retry_delay: Duration,
+    pub on_conflict: ConflictPolicy,
 }
 
 impl Default for EngineOptions {
@@ -77,6 +78,7 @@ impl Default for EngineOptions {
             file_size_cap: 50_000 << 20,
             max_size: None,
             retry_delay: Duration::from_secs(2),
+            on_conflict: ConflictPolicy::default(),
         }
     }
 }
@@ -524,10 +526,11 @@ impl JobContext {
         loop {
             let result = watched(watch.clone(), ctx.attempt(&spec)).await;
             match result {
-                Ok(md5) => {
+                Ok(Outcome::Done(md5)) => {
                     ctx.count(|r| r.md5 = Some(md5));
                     return TransferState::Done;
                 }
+                Ok(Outcome::Skipped(reason)) => return TransferState::Skipped { reason },
                 Err(e) if attempt < ctx.options.retries && worth_retrying(&e) => {
                     attempt += 1;
                     ctx.count(|r| r.retries += 1);
@@ -549,32 +552,50 @@ impl JobContext {
         }
     }
 
-    /// One try at the whole job; the MD5 that was verified.
-    async fn attempt(&self, spec: &JobSpec) -> Result<String, DriveError> {
+    /// One try at the whole job.
+    async fn attempt(&self, spec: &JobSpec) -> Result<Outcome, DriveError> {
         match spec {
             JobSpec::Upload {
                 local,
                 parent,
                 name,
-                ..
+                size,
             } => {
                 // One mutating call at a time per Drive folder.
                 let turn = self.folder_turn(parent);
                 let _turn = turn.lock().await;
-                let existing = self.client.find_child(parent, name).await?;
-                let overwrite = match &existing {
-                    Some(n) if n.is_folder() => {
+                let mut name = name.clone();
+                let mut overwrite = None;
+                if let Some(existing) = self.client.find_child(parent, &name).await? {
+                    if existing.is_folder() {
                         return Err(DriveError::NameExists {
-                            name: name.clone(),
-                            existing: n.id.clone(),
+                            name,
+                            existing: existing.id.clone(),
                             hint: " (a folder is in the way)".into(),
                         });
                     }
-                    Some(n) => Some(n.id.as_str()),
-                    None => None,
-                };
-                let node = self.client.upload(parent, name, local, overwrite).await?;
-                Ok(node.md5().unwrap_or_default().to_string())
+                    match self.options.on_conflict {
+                        ConflictPolicy::SkipIfSame => {
+                            if existing.size() == *size
+                                && self.local_md5(local).await?.as_deref() == existing.md5()
+                            {
+                                return Ok(Outcome::Skipped(
+                                    "the same file is already there".into(),
+                                ));
+                            }
+                            overwrite = Some(existing.id.clone());
+                        }
+                        ConflictPolicy::Overwrite => overwrite = Some(existing.id.clone()),
+                        ConflictPolicy::Rename => {
+                            name = self.free_drive_name(parent, &name).await?
+                        }
+                    }
+                }
+                let node = self
+                    .client
+                    .upload(parent, &name, local, overwrite.as_deref())
+                    .await?;
+                Ok(Outcome::Done(node.md5().unwrap_or_default().to_string()))
             }
             JobSpec::Download { node, target, .. } => {
                 let node = self.client.node(node).await?;
@@ -584,12 +605,103 @@ impl JobContext {
                         node.name()
                     )));
                 }
-                self.client
-                    .download(&node, target, self.options.templink_threshold)
-                    .await
+                let mut target = target.clone();
+                if tokio::fs::metadata(&target).await.is_ok() {
+                    match self.options.on_conflict {
+                        ConflictPolicy::SkipIfSame => {
+                            if self.local_md5(&target).await?.as_deref() == node.md5() {
+                                return Ok(Outcome::Skipped(
+                                    "the same file is already here".into(),
+                                ));
+                            }
+                        }
+                        ConflictPolicy::Overwrite => {}
+                        ConflictPolicy::Rename => target = free_local_name(&target),
+                    }
+                }
+                let md5 = self
+                    .client
+                    .download(&node, &target, self.options.templink_threshold)
+                    .await?;
+                Ok(Outcome::Done(md5))
             }
         }
     }
+
+    /// The MD5 of a local file (shown as hashing), or None if it cannot be read.
+    async fn local_md5(&self, path: &std::path::Path) -> Result<Option<String>, DriveError> {
+        observe::phase(Phase::Hashing);
+        let path = path.to_path_buf();
+        let md5 = tokio::task::spawn_blocking(move || {
+            use md5::{Digest, Md5};
+            use std::io::Read;
+            let mut file = std::fs::File::open(&path).ok()?;
+            let mut hasher = Md5::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = file.read(&mut buf).ok()?;
+                if n == 0 {
+                    return Some(hex::encode(hasher.finalize()));
+                }
+                hasher.update(&buf[..n]);
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        Ok(md5)
+    }
+
+    /// `name (1).ext`, `name (2).ext`… the first one free in `parent`.
+    async fn free_drive_name(&self, parent: &str, name: &str) -> Result<String, DriveError> {
+        for n in 1..1000 {
+            let candidate = numbered(name, n);
+            if self.client.find_child(parent, &candidate).await?.is_none() {
+                return Ok(candidate);
+            }
+        }
+        Err(DriveError::NameExists {
+            name: name.to_string(),
+            existing: String::new(),
+            hint: " (and 999 numbered variants)".into(),
+        })
+    }
+}
+
+/// What a finished attempt came to.
+enum Outcome {
+    Done(String),
+    Skipped(String),
+}
+
+/// What to do when the destination already has that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConflictPolicy {
+    /// Skip when size and MD5 match; otherwise overwrite (rclone's copy).
+    #[default]
+    SkipIfSame,
+    Overwrite,
+    /// Keep both: the new one becomes `name (1).ext`.
+    Rename,
+}
+
+/// `photo.jpg` → `photo (n).jpg`; `archive` → `archive (n)`; `.bashrc` → `.bashrc (n)`.
+pub fn numbered(name: &str, n: u32) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({n}).{ext}"),
+        _ => format!("{name} ({n})"),
+    }
+}
+
+fn free_local_name(target: &std::path::Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (1..)
+        .map(|n| target.with_file_name(numbered(&name, n)))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| target.to_path_buf())
 }
 
 /// Transient failures are tried again as a whole; refusals are not.
@@ -601,4 +713,17 @@ fn worth_retrying(e: &DriveError) -> bool {
             | DriveError::Checksum { .. }
             | DriveError::BadAnswer(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_names() {
+        assert_eq!(numbered("photo.jpg", 1), "photo (1).jpg");
+        assert_eq!(numbered("archive", 2), "archive (2)");
+        assert_eq!(numbered(".bashrc", 1), ".bashrc (1)");
+        assert_eq!(numbered("a.tar.gz", 3), "a.tar (3).gz");
+    }
 }

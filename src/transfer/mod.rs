@@ -6,5 +6,5 @@ pub mod engine;
 pub mod journal;
 pub mod state;
 
-pub use engine::{Command, Engine, EngineOptions, Event, JobId, JobSpec};
+pub use engine::{Command, ConflictPolicy, Engine, EngineOptions, Event, JobId, JobSpec};
 pub use state::TransferState;

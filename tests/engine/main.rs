@@ -430,3 +430,111 @@ async fn a_new_engine_resumes_what_the_journal_left() {
     assert_eq!(client.list_all(&root).await.unwrap().len(), 10);
     assert!(Journal::open(&journal_dir).unwrap().unfinished().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conflicts_skip_same_overwrite_or_keep_both() {
+    let (_server, client) = start(EmuConfig::default()).await;
+    let root = client.root_id().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let same = work.path().join("same.txt");
+    let changed = work.path().join("changed.txt");
+    std::fs::write(&same, b"identical").unwrap();
+    std::fs::write(&changed, b"old").unwrap();
+    let (engine, mut events) = Engine::start(client.clone(), fast(), None, false);
+    engine
+        .add(uploads(
+            &[
+                (same.clone(), String::new()),
+                (changed.clone(), String::new()),
+            ],
+            &root,
+        ))
+        .await;
+    collect(&mut events).await;
+    std::fs::write(&changed, b"new content").unwrap();
+
+    // Default: skip what is the same, overwrite what changed.
+    let ids = engine
+        .add(uploads(
+            &[
+                (same.clone(), String::new()),
+                (changed.clone(), String::new()),
+            ],
+            &root,
+        ))
+        .await;
+    let (states, _) = collect(&mut events).await;
+    assert!(matches!(
+        last(&states, ids[0]),
+        TransferState::Skipped { .. }
+    ));
+    assert!(
+        states[&ids[0]].contains(&TransferState::Active(Phase::Hashing)),
+        "hashing is shown"
+    );
+    assert_eq!(last(&states, ids[1]), TransferState::Done);
+    let listed = client.list_all(&root).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let node = listed.iter().find(|n| n.name() == "changed.txt").unwrap();
+    assert_eq!(
+        node.md5(),
+        Some(hex::encode(Md5::digest(b"new content")).as_str())
+    );
+
+    // Rename keeps both.
+    let keep = EngineOptions {
+        on_conflict: acdc::transfer::ConflictPolicy::Rename,
+        ..fast()
+    };
+    let (engine, mut events) = Engine::start(client.clone(), keep, None, false);
+    let ids = engine
+        .add(uploads(&[(same.clone(), String::new())], &root))
+        .await;
+    let (states, _) = collect(&mut events).await;
+    assert_eq!(last(&states, ids[0]), TransferState::Done);
+    let mut names: Vec<String> = client
+        .list_all(&root)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.name().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["changed.txt", "same (1).txt", "same.txt"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_expiring_every_5_s_during_a_20_s_transfer() {
+    let (server, client) = start(EmuConfig {
+        settings: Settings {
+            token_ttl_secs: 5,
+            ..Settings::default()
+        },
+        faults: Faults {
+            latency_ms: 250,
+            ..Faults::default()
+        },
+        ..EmuConfig::default()
+    })
+    .await;
+    let root = client.root_id().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let files = write_files(work.path(), 40, |i| 2000 + i);
+    let (engine, mut events) = Engine::start(client.clone(), fast(), None, false);
+    let started = Instant::now();
+    let ids = engine.add(uploads(&files, &root)).await;
+    let (states, _) = collect(&mut events).await;
+    assert!(
+        started.elapsed() > Duration::from_secs(20),
+        "the transfer outlived several tokens"
+    );
+    assert!(
+        ids.iter()
+            .all(|id| last(&states, *id) == TransferState::Done)
+    );
+    assert!(
+        server.emu.stats().token_refreshes >= 4,
+        "{:?}",
+        server.emu.stats()
+    );
+}
