@@ -36,6 +36,9 @@ struct Cli {
     /// Retries of one failing request (429, 5xx, dropped connection), as rclone's flag.
     #[arg(long, global = true, default_value_t = 10)]
     low_level_retries: u32,
+    /// Attempts at each whole transfer before it is reported failed, as rclone's flag.
+    #[arg(long, global = true, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    retries: u32,
     #[arg(long = "acd-client-id", global = true, value_name = "ID")]
     client_id: Option<String>,
     #[arg(long = "acd-client-secret", global = true, value_name = "SECRET")]
@@ -216,6 +219,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         },
     };
     let loc = |s: &str| Location::parse(s);
+    let cli_retries = cli.retries;
     let Some(command) = cli.command else {
         return Err(CliError::Usage(
             "the file manager is not built yet; try `acdc --demo` or `acdc --help`".into(),
@@ -251,6 +255,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 .transpose()?;
             let opts = copy::CopyOptions {
                 transfers,
+                attempts: cli_retries,
                 max_size,
                 dry_run,
                 progress: progress || std::io::stderr().is_terminal(),

@@ -337,6 +337,27 @@ fn ask(prompt: &str, default: &str) -> CliResult<String> {
 
 /// Gets a token: the browser's redirect to the loopback listener, or a pasted answer
 /// (redirect URL, code or token JSON), whichever comes first.
+/// Where the browser is sent back to: rclone's `http://127.0.0.1:53682/` unless
+/// `ACDC_REDIRECT_URL` says otherwise (it must match the security profile's return URL).
+pub fn redirect_url() -> String {
+    std::env::var("ACDC_REDIRECT_URL").unwrap_or_else(|_| flow::DEFAULT_REDIRECT.to_string())
+}
+
+/// The loopback address to listen on for `redirect`.
+fn listen_address(redirect: &str) -> CliResult<std::net::SocketAddr> {
+    let url = url::Url::parse(redirect)
+        .map_err(|e| CliError::Usage(format!("redirect URL {redirect:?}: {e}")))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok((ip, port).into()),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok((ip, port).into()),
+        Some(url::Host::Domain("localhost")) => Ok(([127, 0, 0, 1], port).into()),
+        _ => Err(CliError::Usage(format!(
+            "the redirect URL {redirect} must point at this machine (127.0.0.1 or localhost)"
+        ))),
+    }
+}
+
 pub async fn obtain_token(
     client_id: &str,
     client_secret: &str,
@@ -345,10 +366,9 @@ pub async fn obtain_token(
     headless: bool,
 ) -> CliResult<Token> {
     let oauth = oauth_client(client_id, client_secret, auth_url, token_url)?;
-    let auth = Authorization::start(oauth, flow::DEFAULT_REDIRECT)?;
-    let addr = "127.0.0.1:53682"
-        .parse()
-        .map_err(|_| CliError::Usage("bad listen address".into()))?;
+    let redirect = redirect_url();
+    let auth = Authorization::start(oauth, &redirect)?;
+    let addr = listen_address(&redirect)?;
     let listener = flow::listen(addr, &auth, Duration::from_secs(600)).await;
     eprintln!(
         "Open this address in a browser and allow acdc to use your Amazon Drive:\n\n  {}\n",

@@ -25,6 +25,8 @@ use crate::transfer::{Engine, EngineOptions, Event, JobId, JobSpec, TransferStat
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
     pub transfers: usize,
+    /// Attempts at each whole transfer (rclone's --retries).
+    pub attempts: u32,
     pub max_size: Option<u64>,
     pub dry_run: bool,
     pub progress: bool,
@@ -404,6 +406,7 @@ async fn run_engine(
     }
     let engine_options = EngineOptions {
         concurrency: opts.transfers.max(1),
+        retries: opts.attempts.saturating_sub(1),
         templink_threshold: options.templink_threshold,
         max_size: opts.max_size,
         ..EngineOptions::default()

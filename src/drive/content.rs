@@ -343,7 +343,7 @@ impl Client {
             // The whole body came back: start the file (and the hash) over.
             *hasher = Md5::new();
         }
-        let mut file = tokio::fs::OpenOptions::new()
+        let file = tokio::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .append(append)
@@ -351,6 +351,8 @@ impl Client {
             .open(partial)
             .await
             .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;
+        // Network chunks are small; each tokio::fs write is a trip to the blocking pool.
+        let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
             match chunk {
@@ -370,7 +372,8 @@ impl Client {
         file.flush()
             .await
             .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;
-        file.sync_all()
+        file.get_ref()
+            .sync_all()
             .await
             .map_err(|e| FetchError::Fatal(io_err(partial)(e)))?;
         let len = tokio::fs::metadata(partial)

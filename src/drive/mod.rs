@@ -487,6 +487,12 @@ impl Client {
         .await
     }
 
+    /// `{"termsOfUse", "status"}`: whether the account is active.
+    pub async fn account_info(&self) -> DriveResult<serde_json::Value> {
+        self.json(Method::GET, &self.meta("account/info"), Payload::None)
+            .await
+    }
+
     pub async fn quota(&self) -> DriveResult<Quota> {
         self.json(Method::GET, &self.meta("account/quota"), Payload::None)
             .await

@@ -120,7 +120,11 @@ async fn write_blob(
             "",
         )
     };
-    let mut file = tokio::fs::File::create(path).await.map_err(io_error)?;
+    // Network chunks are small; each tokio::fs write is a trip to the blocking pool.
+    let mut file = tokio::io::BufWriter::with_capacity(
+        1 << 20,
+        tokio::fs::File::create(path).await.map_err(io_error)?,
+    );
     let mut hasher = Md5::new();
     let mut size: u64 = 0;
     let mut keep = true;
@@ -143,7 +147,9 @@ async fn write_blob(
         return Err(unreadable());
     }
     file.flush().await.map_err(io_error)?;
-    file.sync_all().await.map_err(io_error)?;
+    if emu.with_store(|s| Ok::<_, ApiError>(s.durable))? {
+        file.get_ref().sync_all().await.map_err(io_error)?;
+    }
     drop(file);
     if !keep {
         let _ = tokio::fs::remove_file(path).await;

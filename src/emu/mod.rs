@@ -390,10 +390,11 @@ pub async fn serve(config: EmuConfig) -> Result<EmuServer, EmuError> {
             (temp.path().to_path_buf(), Some(temp))
         }
     };
-    let store = Store::open(&data_dir).map_err(|source| EmuError::Store {
+    let mut store = Store::open(&data_dir).map_err(|source| EmuError::Store {
         path: data_dir.clone(),
         source,
     })?;
+    store.durable = config.data_dir.is_some();
     let store_err = |source| EmuError::Store {
         path: data_dir.clone(),
         source,

@@ -207,6 +207,9 @@ pub struct Store {
     /// Identifies this store in checkpoints, so a checkpoint from another store resets.
     epoch: String,
     seq: i64,
+    /// Blobs are fsynced before metadata names them: on for a persistent `--data` folder,
+    /// off for a temp folder that is deleted at exit anyway.
+    pub durable: bool,
 }
 
 impl Store {
@@ -232,6 +235,7 @@ impl Store {
             root_id: String::new(),
             epoch: String::new(),
             seq: 0,
+            durable: true,
         };
         store.seq = store
             .conn
