@@ -10,15 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acdc::auth::TokenSource;
-use acdc::config::options::RemoteOptions;
 use acdc::config::token::Token;
 use acdc::drive::Client;
 use acdc::drive::retry::RetryPolicy;
-use acdc::emu::oauth::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TokenSpec};
+use acdc::emu::oauth::TokenSpec;
 use acdc::emu::{self, EmuConfig};
-use acdc::names::Encoding;
 use acdc::transfer::{Engine, EngineOptions, Event, JobSpec, TransferState};
 use md5::{Digest, Md5};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / 1e6 / elapsed.as_secs_f64()
@@ -92,24 +93,13 @@ async fn main() {
     })
     .await
     .expect("emulator");
-    let options = RemoteOptions {
-        name: "bench".into(),
-        client_id: DEFAULT_CLIENT_ID.into(),
-        client_secret: DEFAULT_CLIENT_SECRET.into(),
-        token: Some(Token {
-            access_token: "Atza|bench".into(),
-            token_type: "bearer".into(),
-            refresh_token: String::new(),
-            expiry: None,
-        }),
-        auth_url: format!("{}/ap/oa", server.url()),
-        token_url: format!("{}/auth/o2/token", server.url()),
-        checkpoint: None,
-        upload_wait_per_gb: Duration::from_secs(180),
-        templink_threshold: 9 << 30,
-        encoding: Encoding::DRIVE,
-        endpoint_url: server.endpoint_url(),
+    let token = Token {
+        access_token: "Atza|bench".into(),
+        token_type: "bearer".into(),
+        refresh_token: String::new(),
+        expiry: None,
     };
+    let options = common::remote_options(&server, token);
     let auth = Arc::new(TokenSource::new(&options, Arc::new(|_: &Token| Ok(()))).expect("auth"));
     let client = Arc::new(
         Client::connect(&server.endpoint_url(), auth, RetryPolicy::default())

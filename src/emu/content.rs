@@ -12,12 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures::StreamExt;
 use md5::{Digest, Md5};
-use serde::Deserialize;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::conn::Cutter;
 use super::error::ApiError;
-use super::metadata::{presigned_url, query_map};
+use super::metadata::{NodeBody, presigned_url, query_map};
 use super::oauth::Caller;
 use super::store::{Kind, NewNode, Node, StagedBlob, Status};
 use super::wire::node_json;
@@ -28,17 +27,6 @@ type ApiResult = Result<Response, ApiError>;
 const METADATA_LIMIT: usize = 64 * 1024;
 /// A dropped upload is cut after this many content bytes (or at its end if smaller).
 const DROP_AFTER: u64 = 32 * 1024;
-
-#[derive(Deserialize)]
-struct UploadMetadata {
-    name: Option<String>,
-    kind: Option<String>,
-    #[serde(default)]
-    parents: Vec<String>,
-    #[serde(default)]
-    labels: Vec<String>,
-    description: Option<String>,
-}
 
 /// What a multipart body held.
 struct Received {
@@ -194,7 +182,7 @@ pub async fn upload(
             "An upload needs a metadata part and a content part",
         ));
     };
-    let metadata: UploadMetadata = match super::metadata::json_body(&metadata) {
+    let metadata: NodeBody = match super::metadata::json_body(&metadata) {
         Ok(m) => m,
         Err(e) => {
             discard(Some(blob));

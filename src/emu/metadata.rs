@@ -215,15 +215,16 @@ pub async fn get_node(
     Ok(Json(node_json(&node, link)).into_response())
 }
 
+/// A new node as clients describe it: the folder-create body and the upload's metadata part.
 #[derive(Deserialize)]
-struct CreateBody {
-    name: Option<String>,
-    kind: Option<String>,
+pub struct NodeBody {
+    pub name: Option<String>,
+    pub kind: Option<String>,
     #[serde(default)]
-    parents: Vec<String>,
+    pub parents: Vec<String>,
     #[serde(default)]
-    labels: Vec<String>,
-    description: Option<String>,
+    pub labels: Vec<String>,
+    pub description: Option<String>,
 }
 
 pub async fn create_folder(
@@ -231,7 +232,7 @@ pub async fn create_folder(
     Extension(caller): Extension<Caller>,
     body: Bytes,
 ) -> ApiResult {
-    let body: CreateBody = json_body(&body)?;
+    let body: NodeBody = json_body(&body)?;
     let name = body
         .name
         .ok_or_else(|| ApiError::bad_request("name is required"))?;

@@ -143,22 +143,20 @@ impl Env {
         answer(req.send().await.expect("upload sent")).await
     }
 
+    /// PUT to the admin API (changing faults or settings).
     pub async fn admin(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .put(format!("{}/_emu/{path}", self.base()))
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("admin call");
-        assert!(r.status().is_success(), "admin {path}: {}", r.status());
-        r.json().await.unwrap_or(Value::Null)
+        self.admin_call(reqwest::Method::PUT, path, body).await
     }
 
+    /// POST to the admin API (tokens, clients).
     pub async fn admin_post(&self, path: &str, body: Value) -> Value {
+        self.admin_call(reqwest::Method::POST, path, body).await
+    }
+
+    async fn admin_call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let r = self
             .http
-            .post(format!("{}/_emu/{path}", self.base()))
+            .request(method, format!("{}/_emu/{path}", self.base()))
             .body(body.to_string())
             .send()
             .await
