@@ -510,6 +510,16 @@ impl JobContext {
                 reason: "larger than --max-size".into(),
             });
         }
+        if let JobSpec::Download { target, .. } = spec {
+            let dir = target.parent().unwrap_or(std::path::Path::new("."));
+            let partial = std::fs::metadata(crate::drive::content::partial_path(target))
+                .map_or(0, |m| m.len());
+            if let Some(reason) =
+                free_space(dir).and_then(|free| space_problem(dir, size, partial, free))
+            {
+                return Some(TransferState::Failed { reason });
+            }
+        }
         None
     }
 
@@ -704,6 +714,31 @@ fn free_local_name(target: &std::path::Path) -> PathBuf {
         .unwrap_or_else(|| target.to_path_buf())
 }
 
+/// Free bytes for an unprivileged user on the filesystem holding `dir`.
+#[cfg(unix)]
+fn free_space(dir: &std::path::Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_space(_dir: &std::path::Path) -> Option<u64> {
+    None
+}
+
+/// Why a download of `size` bytes (`partial` of them already on disk) cannot fit in `free`.
+pub fn space_problem(dir: &std::path::Path, size: u64, partial: u64, free: u64) -> Option<String> {
+    let needed = size.saturating_sub(partial);
+    (needed > free).then(|| {
+        format!(
+            "not enough free space in {}: it needs {} more, {} are free",
+            dir.display(),
+            humansize::format_size(needed, humansize::BINARY),
+            humansize::format_size(free, humansize::BINARY)
+        )
+    })
+}
+
 /// Transient failures are tried again as a whole; refusals are not.
 fn worth_retrying(e: &DriveError) -> bool {
     matches!(
@@ -718,6 +753,23 @@ fn worth_retrying(e: &DriveError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn downloads_that_do_not_fit_are_refused_before_they_start() {
+        let dir = std::path::Path::new("/data");
+        assert_eq!(space_problem(dir, 100, 0, 1000), None);
+        assert_eq!(
+            space_problem(dir, 1000, 900, 200),
+            None,
+            "the partial already holds most of it"
+        );
+        let why = space_problem(dir, 5 << 30, 0, 1 << 30).unwrap();
+        assert_eq!(
+            why,
+            "not enough free space in /data: it needs 5 GiB more, 1 GiB are free"
+        );
+        assert!(free_space(std::path::Path::new(".")).is_some_and(|f| f > 0));
+    }
 
     #[test]
     fn numbered_names() {
