@@ -172,12 +172,7 @@ async fn main() {
         .await
         .expect("list")
         .into_iter()
-        .map(|n| JobSpec::Download {
-            node: n.id.clone(),
-            name: n.name().into(),
-            size: n.size(),
-            target: down_dir.join(n.name()),
-        })
+        .map(|n| JobSpec::download(&n, down_dir.join(n.name())))
         .collect();
     let started = Instant::now();
     engine.add(specs).await;

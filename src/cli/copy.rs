@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use md5::{Digest, Md5};
-
 use super::location::Location;
 use super::session::Session;
 use super::{CliError, CliResult};
 use crate::config::options::RemoteOptions;
+use crate::drive::content::file_md5;
 use crate::drive::model::Node;
 use crate::drive::{Client, DriveError};
 use crate::names;
@@ -63,20 +62,6 @@ pub async fn copy(
         (Location::Remote { .. }, Location::Remote { .. }) => Err(CliError::Usage(
             "Amazon Drive has no server-side copy; copy to a local folder first".into(),
         )),
-    }
-}
-
-fn md5_of(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Md5::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
     }
 }
 
@@ -251,7 +236,7 @@ async fn upload_tree(
                 continue;
             }
             // No settable modification times on the Drive: same means same size and MD5.
-            if node.size() == job.size && md5_of(&job.local).ok().as_deref() == node.md5() {
+            if node.size() == job.size && file_md5(&job.local).ok().as_deref() == node.md5() {
                 tracing::info!("skipped {shown}: unchanged");
                 summary.skipped += 1;
                 continue;
@@ -352,7 +337,7 @@ async fn download_tree(
         let shown = target.display().to_string();
         if let Ok(meta) = std::fs::metadata(&target)
             && meta.len() == node.size()
-            && md5_of(&target).ok().as_deref() == node.md5()
+            && file_md5(&target).ok().as_deref() == node.md5()
         {
             tracing::info!("skipped {shown}: unchanged");
             summary.skipped += 1;
@@ -363,12 +348,7 @@ async fn download_tree(
             summary.skipped += 1;
             continue;
         }
-        specs.push(JobSpec::Download {
-            node: node.id.clone(),
-            name: node.name().to_string(),
-            size: node.size(),
-            target,
-        });
+        specs.push(JobSpec::download(&node, target));
     }
     run_engine(client, options, specs, opts, false, &mut summary).await?;
     Ok(summary)

@@ -24,6 +24,21 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> DriveError + '_ {
     }
 }
 
+/// The MD5 of a local file, read in one pass (blocking: call it off the async threads).
+pub fn file_md5(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
 /// Where a download lands until it is verified.
 pub fn partial_path(target: &Path) -> PathBuf {
     let name = target

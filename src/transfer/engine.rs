@@ -47,6 +47,16 @@ impl JobSpec {
         }
     }
 
+    /// Downloading Drive file `node` to `target`.
+    pub fn download(node: &crate::drive::model::Node, target: PathBuf) -> JobSpec {
+        JobSpec::Download {
+            node: node.id.clone(),
+            name: node.name().to_string(),
+            size: node.size(),
+            target,
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             JobSpec::Upload { local, .. } => local.display().to_string(),
@@ -642,23 +652,10 @@ impl JobContext {
     async fn local_md5(&self, path: &std::path::Path) -> Result<Option<String>, DriveError> {
         observe::phase(Phase::Hashing);
         let path = path.to_path_buf();
-        let md5 = tokio::task::spawn_blocking(move || {
-            use md5::{Digest, Md5};
-            use std::io::Read;
-            let mut file = std::fs::File::open(&path).ok()?;
-            let mut hasher = Md5::new();
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = file.read(&mut buf).ok()?;
-                if n == 0 {
-                    return Some(hex::encode(hasher.finalize()));
-                }
-                hasher.update(&buf[..n]);
-            }
-        })
-        .await
-        .ok()
-        .flatten();
+        let md5 = tokio::task::spawn_blocking(move || crate::drive::content::file_md5(&path).ok())
+            .await
+            .ok()
+            .flatten();
         Ok(md5)
     }
 

@@ -33,16 +33,11 @@ async fn go_acd_upload_chunked_and_fixed_length() {
 
     // Empty files, chunked and with an exact Content-Length.
     for (i, chunked) in [true, false].into_iter().enumerate() {
-        let (ct, body) = go_acd_multipart(
-            &json!({"name": format!("empty{i}.txt"), "kind": "FILE", "parents": [root]}),
-            "e",
-            b"",
-        );
         let a = env
-            .upload_raw(
-                &format!("{}nodes?suppress=deduplication", env.content),
-                &ct,
-                body,
+            .upload_meta(
+                &json!({"name": format!("empty{i}.txt"), "kind": "FILE", "parents": [root]}),
+                "e",
+                b"",
                 chunked,
             )
             .await;
@@ -54,16 +49,11 @@ async fn go_acd_upload_chunked_and_fixed_length() {
         assert_eq!(a.json()["contentProperties"]["contentType"], "text/plain");
     }
     // Without parents a file lands in the root.
-    let (ct, body) = go_acd_multipart(
-        &json!({"name": "rootless.txt", "kind": "FILE"}),
-        "x",
-        b"rootless",
-    );
     let a = env
-        .upload_raw(
-            &format!("{}nodes?suppress=deduplication", env.content),
-            &ct,
-            body,
+        .upload_meta(
+            &json!({"name": "rootless.txt", "kind": "FILE"}),
+            "x",
+            b"rootless",
             true,
         )
         .await;

@@ -107,18 +107,21 @@ impl Env {
 
     /// Uploads as go-acd/rclone did: metadata part first, chunked body, suppress=deduplication.
     pub async fn upload(&self, parent: &str, name: &str, bytes: &[u8]) -> Answer {
-        let (content_type, body) = go_acd_multipart(
-            &json!({"name": name, "kind": "FILE", "parents": [parent]}),
-            name,
-            bytes,
-        );
-        self.upload_raw(
-            &format!("{}nodes?suppress=deduplication", self.content),
-            &content_type,
-            body,
-            true,
-        )
-        .await
+        let metadata = json!({"name": name, "kind": "FILE", "parents": [parent]});
+        self.upload_meta(&metadata, name, bytes, true).await
+    }
+
+    /// The same with any metadata part, chunked or with a Content-Length.
+    pub async fn upload_meta(
+        &self,
+        metadata: &Value,
+        filename: &str,
+        bytes: &[u8],
+        chunked: bool,
+    ) -> Answer {
+        let (content_type, body) = go_acd_multipart(metadata, filename, bytes);
+        let url = format!("{}nodes?suppress=deduplication", self.content);
+        self.upload_raw(&url, &content_type, body, chunked).await
     }
 
     pub async fn upload_raw(

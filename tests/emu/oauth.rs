@@ -28,6 +28,24 @@ fn query(location: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// Exchanges an authorization code as rclone does (redirect_uri repeated, optional PKCE).
+async fn exchange(
+    env: &Env,
+    creds: Option<(&str, &str)>,
+    code: &str,
+    verifier: Option<&str>,
+) -> (StatusCode, Value, String) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    token_call(env, creds, &form).await
+}
+
 /// Plays the browser: opens the consent page, presses a button, returns the redirect.
 async fn consent(env: &Env, url: &str, decision: &str) -> String {
     let page = answer(env.http.get(url).send().await.unwrap()).await;
@@ -89,14 +107,11 @@ async fn code_flow_with_consent_then_refresh() {
     assert_eq!(q["scope"], "clouddrive:read_all clouddrive:write");
     let code = q["code"].clone();
 
-    let (status, tokens, content_type) = token_call(
+    let (status, tokens, content_type) = exchange(
         &env,
         Some((DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
+        &code,
+        None,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
@@ -126,14 +141,11 @@ async fn code_flow_with_consent_then_refresh() {
     assert_eq!(r.status(), StatusCode::OK);
 
     // The code is single-use.
-    let (status, err, _) = token_call(
+    let (status, err, _) = exchange(
         &env,
         Some((DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
+        &code,
+        None,
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -268,17 +280,7 @@ async fn auto_approve_pkce_and_registered_clients() {
         "amzn1.application-oa2-client.0123456789abcdef",
         "s3cret/with+chars",
     ));
-    let (status, _, _) = token_call(
-        &env,
-        creds,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", "wrong"),
-        ],
-    )
-    .await;
+    let (status, _, _) = exchange(&env, creds, &code, Some("wrong")).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -287,17 +289,7 @@ async fn auto_approve_pkce_and_registered_clients() {
 
     let r = env.http.get(authorize_url(&env, "amzn1.application-oa2-client.0123456789abcdef", "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")).send().await.unwrap();
     let code = query(r.headers()["location"].to_str().unwrap())["code"].clone();
-    let (status, tokens, _) = token_call(
-        &env,
-        creds,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await;
+    let (status, tokens, _) = exchange(&env, creds, &code, Some(verifier)).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     // Nodes it creates carry its application name.
     let root = env.root().await;

@@ -39,6 +39,17 @@ fn start(args: &[&str]) -> Running {
     Running { child, url }
 }
 
+/// GET with the persisted test token, as JSON.
+async fn get_json(http: &reqwest::Client, url: String) -> serde_json::Value {
+    let r = http
+        .get(url)
+        .bearer_auth("Atza|persist")
+        .send()
+        .await
+        .expect("request");
+    r.json().await.expect("JSON")
+}
+
 fn terminate(mut running: Running) {
     let status = Command::new("kill")
         .args(["-TERM", &running.child.id().to_string()])
@@ -57,15 +68,11 @@ async fn uploads_survive_a_restart_with_the_same_data_folder() {
     let bytes: Vec<u8> = (0..123_457u32).map(|i| (i * 7 % 256) as u8).collect();
 
     let emu = start(&["--data", dir, "--access-token", "Atza|persist"]);
-    let root: serde_json::Value = http
-        .get(format!("{}/drive/v1/nodes?filters=isRoot:true", emu.url))
-        .bearer_auth("Atza|persist")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let root: serde_json::Value = get_json(
+        &http,
+        format!("{}/drive/v1/nodes?filters=isRoot:true", emu.url),
+    )
+    .await;
     let root_id = root["data"][0]["id"].as_str().unwrap().to_string();
     let (ct, body) = go_acd_multipart(
         &json!({"name": "kept.bin", "kind": "FILE", "parents": [root_id]}),
@@ -88,15 +95,8 @@ async fn uploads_survive_a_restart_with_the_same_data_folder() {
 
     // Same folder, new process, new port: same root, same file, same bytes; the token persisted.
     let emu = start(&["--data", dir]);
-    let again: serde_json::Value = http
-        .get(format!("{}/drive/v1/nodes/{id}", emu.url))
-        .bearer_auth("Atza|persist")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: serde_json::Value =
+        get_json(&http, format!("{}/drive/v1/nodes/{id}", emu.url)).await;
     assert_eq!(again["contentProperties"]["md5"], md5_hex(&bytes));
     assert_eq!(again["parents"][0], root_id.as_str());
     let content = http

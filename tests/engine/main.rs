@@ -265,12 +265,7 @@ async fn dropped_connections_and_templink_downloads() {
         .await
         .unwrap()
         .into_iter()
-        .map(|n| JobSpec::Download {
-            node: n.id.clone(),
-            name: n.name().into(),
-            size: n.size(),
-            target: down_dir.join(n.name()),
-        })
+        .map(|n| JobSpec::download(&n, down_dir.join(n.name())))
         .collect();
     let down = engine.add(specs).await;
     let (states, _) = collect(&mut events).await;
