@@ -1,7 +1,14 @@
+pub mod app;
 pub mod auth;
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod drive;
 pub mod emu;
+pub mod fs;
+pub mod launch;
 pub mod names;
+pub mod runtime;
+pub mod term;
 pub mod transfer;
+pub mod ui;

@@ -2,7 +2,7 @@
 //! work is done in the library (cli/, drive/, emu/).
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use acdc::cli::location::Location;
@@ -10,7 +10,8 @@ use acdc::cli::session::Session;
 use acdc::cli::{CliError, commands, copy};
 use acdc::config::options::{DEFAULT_AUTH_URL, DEFAULT_TOKEN_URL};
 use acdc::drive::retry::RetryPolicy;
-use acdc::emu::{self, EmuConfig, seed::SeedSpec, settings::Settings};
+use acdc::emu::seed::SeedSpec;
+use acdc::launch::{Launch, LaunchError};
 use clap::{CommandFactory, Parser, Subcommand};
 
 /// A dual-pane terminal file manager for Amazon Drive, and rclone-style commands for scripts.
@@ -24,13 +25,23 @@ struct Cli {
     /// Start on the built-in emulated Drive with sample files.
     #[arg(long)]
     demo: bool,
+    /// The remote the file manager opens (default: the first Amazon Drive remote).
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// The local folder the left pane opens (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    local: Option<PathBuf>,
+    /// Files the file manager transfers at once (changeable in the queue with ←/→).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    transfers: usize,
     /// Config file (rclone.conf format; an existing rclone.conf works). Default: acdc.conf in the config folder.
     #[arg(long, global = true, env = "ACDC_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// Write the log to this file instead of stderr.
+    /// Write the log to this file instead of stderr (the file manager always logs to a
+    /// file: acdc.log in the data folder unless this says where).
     #[arg(long, global = true, value_name = "FILE")]
     log_file: Option<PathBuf>,
     /// Retries of one failing request (429, 5xx, dropped connection), as rclone's flag.
@@ -221,9 +232,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let loc = |s: &str| Location::parse(s);
     let cli_retries = cli.retries;
     let Some(command) = cli.command else {
-        return Err(CliError::Usage(
-            "the file manager is not built yet; try `acdc --demo` or `acdc --help`".into(),
-        ));
+        return file_manager(&session, &cli).await;
     };
     match command {
         Command::Lsd { location } => commands::lsd(&session, &loc(&location)).await,
@@ -339,31 +348,76 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-async fn demo() -> anyhow::Result<()> {
-    let server = emu::serve(EmuConfig {
-        seed: Some(SeedSpec::default()),
-        settings: Settings {
-            auto_approve: true,
-            ..Settings::default()
-        },
-        ..EmuConfig::default()
-    })
-    .await?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "demo Drive (acd-emu) listening on {}", server.url())?;
-    writeln!(out, "endpoint discovery: {}", server.endpoint_url())?;
-    writeln!(
-        out,
-        "OAuth client: {} / {} (auto-approve is on)",
-        emu::oauth::DEFAULT_CLIENT_ID,
-        emu::oauth::DEFAULT_CLIENT_SECRET
-    )?;
-    writeln!(out, "press Ctrl-C to stop; the demo Drive is deleted then")?;
-    out.flush()?;
-    drop(out);
-    tokio::signal::ctrl_c().await?;
-    server.shutdown().await;
+/// No command: the file manager, on `--remote` or the config's first Drive remote.
+async fn file_manager(session: &Session, cli: &Cli) -> Result<(), CliError> {
+    let remote = match &cli.remote {
+        Some(r) => r.trim_end_matches(':').to_string(),
+        None => session
+            .config()?
+            .drive_remotes()
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "no Amazon Drive remote in {}: add one with `acdc config create NAME`, point \
+                     --config at your rclone.conf, or try `acdc --demo`",
+                    session.config_path.display()
+                ))
+            })?,
+    };
+    let local = match &cli.local {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().map_err(|e| CliError::Io(e.to_string()))?,
+    };
+    let launch = Launch {
+        journal_dir: copy::journal_dir(&remote),
+        remote,
+        local,
+        transfers: cli.transfers,
+        log_path: log_path(cli),
+    };
+    acdc::launch::open(session, launch)
+        .await
+        .map_err(launch_error)
+}
+
+fn launch_error(e: LaunchError) -> CliError {
+    match e {
+        LaunchError::Session(s) => CliError::from(s),
+        LaunchError::Config(c) => CliError::from(c),
+        other => CliError::Io(other.to_string()),
+    }
+}
+
+/// `acdc --demo`: the file manager on a seeded emulated Drive, authorized through the
+/// emulator's own OAuth flow, in temp folders that go when it ends.
+async fn demo(cli: &Cli) -> anyhow::Result<()> {
+    let demo = acdc::launch::demo(SeedSpec::default()).await?;
+    let launch = Launch {
+        remote: "demo".into(),
+        local: demo.local(),
+        transfers: cli.transfers,
+        journal_dir: Some(demo.journal_dir()),
+        log_path: log_path(cli),
+    };
+    let result = acdc::launch::open(&demo.session, launch).await;
+    demo.server.shutdown().await;
+    result?;
     Ok(())
+}
+
+/// Where the log goes: --log-file, or for the file manager (which owns the terminal)
+/// acdc.log in the data folder.
+fn log_path(cli: &Cli) -> Option<PathBuf> {
+    if cli.log_file.is_some() {
+        return cli.log_file.clone();
+    }
+    if cli.command.is_some() {
+        return None;
+    }
+    let dir = acdc::transfer::journal::Journal::default_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.join("acdc.log"))
 }
 
 #[tokio::main]
@@ -376,12 +430,12 @@ async fn main() {
             std::process::exit(code);
         }
     };
-    if let Err(e) = init_logging(cli.verbose, cli.log_file.as_ref()) {
+    if let Err(e) = init_logging(cli.verbose, log_path(&cli).as_ref()) {
         eprintln!("acdc: cannot open the log file: {e}");
         std::process::exit(1);
     }
     if cli.demo {
-        if let Err(e) = demo().await {
+        if let Err(e) = demo(&cli).await {
             eprintln!("acdc: the demo failed: {e:#}");
             std::process::exit(2);
         }

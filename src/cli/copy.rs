@@ -1,23 +1,22 @@
 //! `acdc copy SRC DST`: a file or a tree, local → Drive or Drive → local. Two phases: a scan
 //! (names encoded and case-insensitive clashes refused before any byte moves, folders made
 //! once), then the files, N at a time, each verified by MD5. Unchanged files (same size and
-//! MD5) are skipped. Until the transfer engine lands this is the copy path; it streams.
+//! MD5) are skipped. The scan is transfer::plan's; the files go through the engine.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use super::location::Location;
 use super::session::Session;
 use super::{CliError, CliResult};
 use crate::config::options::RemoteOptions;
-use crate::drive::content::file_md5;
-use crate::drive::model::Node;
-use crate::drive::{Client, DriveError};
-use crate::names;
+use crate::drive::Client;
 use crate::transfer::journal::Journal;
+use crate::transfer::plan::{Plan, PlanError, Scan, plan_download, plan_upload};
 use crate::transfer::state::Phase;
 use crate::transfer::{Engine, EngineOptions, Event, JobId, JobSpec, TransferState};
 
@@ -65,70 +64,39 @@ pub async fn copy(
     }
 }
 
-/// A local file to upload: its path and the Drive folder (relative) and name it goes to.
-struct UploadJob {
-    local: PathBuf,
-    folder: Vec<String>,
-    name: String,
-    size: u64,
+fn scan<'a>(options: &RemoteOptions, opts: &CopyOptions) -> Scan<'a> {
+    Scan {
+        encoding: options.encoding,
+        dry_run: opts.dry_run,
+        cancel: CancellationToken::new(),
+        progress: &|_| {},
+    }
 }
 
-/// Walks `root`, encoding every name; records names that cannot be encoded or clash.
-fn scan_local(
-    root: &Path,
-    encoding: names::Encoding,
-    summary: &mut Summary,
-) -> CliResult<(Vec<Vec<String>>, Vec<UploadJob>)> {
-    let mut folders = vec![Vec::new()];
-    let mut jobs = Vec::new();
-    let mut stack: Vec<(PathBuf, Vec<String>)> = vec![(root.to_path_buf(), Vec::new())];
-    while let Some((dir, drive_dir)) = stack.pop() {
-        let mut entries: Vec<(OsString, std::fs::FileType, PathBuf)> = std::fs::read_dir(&dir)
-            .map_err(|e| CliError::Io(format!("{}: {e}", dir.display())))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_type().ok().map(|t| (e.file_name(), t, e.path())))
-            .collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut seen: HashMap<String, String> = HashMap::new();
-        for (raw, kind, path) in entries {
-            let shown = path.display().to_string();
-            if kind.is_symlink() {
-                summary
-                    .failed
-                    .push(format!("{shown}: skipped: symbolic links are not followed"));
-                continue;
-            }
-            let name = match names::drive_name(&raw, encoding) {
-                Ok(n) => n,
-                Err(e) => {
-                    summary.failed.push(format!("{shown}: {e}"));
-                    continue;
-                }
-            };
-            if let Some(other) = seen.insert(name.to_lowercase(), name.clone()) {
-                summary.failed.push(format!(
-                    "{shown}: name differs only in case from {other:?}, and Amazon Drive ignores case"
-                ));
-                continue;
-            }
-            let mut drive_path = drive_dir.clone();
-            drive_path.push(name.clone());
-            if kind.is_dir() {
-                folders.push(drive_path.clone());
-                stack.push((path, drive_path));
-            } else if kind.is_file() {
-                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                jobs.push(UploadJob {
-                    local: path,
-                    folder: drive_dir.clone(),
-                    name,
-                    size,
-                });
-            }
-        }
+/// Takes a plan's problems and unchanged files into the summary; in a dry run, prints
+/// what would be copied instead of returning it.
+fn take_plan(plan: Plan, opts: &CopyOptions, summary: &mut Summary) -> Vec<JobSpec> {
+    for shown in &plan.unchanged {
+        tracing::info!("skipped {shown}: unchanged");
     }
-    folders.sort_by_key(|f| f.len());
-    Ok((folders, jobs))
+    summary.skipped += plan.unchanged.len() as u64;
+    summary.failed.extend(plan.problems);
+    if !opts.dry_run {
+        return plan.specs;
+    }
+    for spec in &plan.specs {
+        let target = match spec {
+            JobSpec::Upload { .. } => String::new(),
+            JobSpec::Download { target, .. } => format!(" to {}", target.display()),
+        };
+        println!(
+            "would copy {}{target} ({})",
+            spec.label(),
+            humansize::format_size(spec.size(), humansize::BINARY)
+        );
+    }
+    summary.skipped += plan.specs.len() as u64;
+    Vec::new()
 }
 
 async fn upload_tree(
@@ -139,165 +107,50 @@ async fn upload_tree(
     opts: &CopyOptions,
 ) -> CliResult<Summary> {
     let mut summary = Summary::default();
-    let meta = std::fs::metadata(from)
-        .map_err(|e| CliError::NotFound(format!("{}: {e}", from.display())))?;
-    let (folders, jobs) = if meta.is_dir() {
-        scan_local(from, options.encoding, &mut summary)?
-    } else {
-        let raw = from
-            .file_name()
-            .ok_or_else(|| CliError::Usage(format!("{} has no file name", from.display())))?;
-        let name =
-            names::drive_name(raw, options.encoding).map_err(|e| CliError::Usage(e.to_string()))?;
-        (
-            vec![Vec::new()],
-            vec![UploadJob {
-                local: from.to_path_buf(),
-                folder: Vec::new(),
-                name,
-                size: meta.len(),
-            }],
-        )
-    };
-    // The destination folder, made if missing.
-    let mut base = client
-        .node(&client.root_id().await.map_err(CliError::from_drive)?)
-        .await
-        .map_err(CliError::from_drive)?;
+    if let Err(e) = std::fs::metadata(from) {
+        return Err(CliError::NotFound(format!("{}: {e}", from.display())));
+    }
+    // The destination folder, made if missing (in a dry run, only looked up).
+    let mut base = Some(
+        client
+            .node(&client.root_id().await.map_err(CliError::from_drive)?)
+            .await
+            .map_err(CliError::from_drive)?,
+    );
     for part in to.split('/').filter(|p| !p.is_empty()) {
+        let Some(parent) = base.take() else { break };
         base = if opts.dry_run {
-            match client
-                .find_child(&base.id, part)
-                .await
-                .map_err(CliError::from_drive)?
-            {
-                Some(n) => n,
-                None => return Ok(dry_run_all(&jobs, &mut summary)),
-            }
-        } else {
             client
-                .ensure_folder(&base.id, part)
+                .find_child(&parent.id, part)
                 .await
                 .map_err(CliError::from_drive)?
+        } else {
+            Some(
+                client
+                    .ensure_folder(&parent.id, part)
+                    .await
+                    .map_err(CliError::from_drive)?,
+            )
         };
     }
-    // Folders first, parents before children, each made once.
-    let mut folder_ids: HashMap<Vec<String>, String> =
-        HashMap::from([(Vec::new(), base.id.clone())]);
-    for folder in folders.iter().filter(|f| !f.is_empty()) {
-        let parent = &folder[..folder.len() - 1];
-        let Some(parent_id) = folder_ids.get(parent).cloned() else {
-            continue;
-        };
-        let name = &folder[folder.len() - 1];
-        if opts.dry_run {
-            if let Ok(Some(n)) = client.find_child(&parent_id, name).await {
-                folder_ids.insert(folder.clone(), n.id);
-            }
-            continue;
-        }
-        match client.ensure_folder(&parent_id, name).await {
-            Ok(node) => {
-                folder_ids.insert(folder.clone(), node.id);
-            }
-            Err(e) => summary.failed.push(format!("{}: {e}", folder.join("/"))),
-        }
-    }
-    // What is already there, one listing per folder.
-    let mut existing: HashMap<Vec<String>, HashMap<String, Node>> = HashMap::new();
-    for (folder, id) in &folder_ids {
-        let children = client.list_all(id).await.map_err(CliError::from_drive)?;
-        existing.insert(
-            folder.clone(),
-            children
-                .into_iter()
-                .map(|n| (n.name().to_lowercase(), n))
-                .collect(),
-        );
-    }
-    let mut specs = Vec::new();
-    for job in jobs {
-        let shown = job.local.display().to_string();
-        let Some(folder_id) = folder_ids.get(&job.folder).cloned() else {
-            summary
-                .failed
-                .push(format!("{shown}: its folder could not be made"));
-            continue;
-        };
-        if let Some(node) = existing
-            .get(&job.folder)
-            .and_then(|m| m.get(&job.name.to_lowercase()))
-        {
-            if node.is_folder() {
-                summary.failed.push(format!(
-                    "{shown}: a folder named {:?} is in the way",
-                    node.name()
-                ));
-                continue;
-            }
-            // No settable modification times on the Drive: same means same size and MD5.
-            if node.size() == job.size && file_md5(&job.local).ok().as_deref() == node.md5() {
-                tracing::info!("skipped {shown}: unchanged");
-                summary.skipped += 1;
-                continue;
-            }
-        }
-        if opts.dry_run {
-            println!(
-                "would copy {shown} ({})",
-                humansize::format_size(job.size, humansize::BINARY)
-            );
-            summary.skipped += 1;
-            continue;
-        }
-        specs.push(JobSpec::Upload {
-            local: job.local,
-            parent: folder_id,
-            name: job.name,
-            size: job.size,
-        });
-    }
+    let plan = plan_upload(
+        &client,
+        from,
+        base.as_ref().map(|b| b.id.as_str()),
+        &scan(options, opts),
+    )
+    .await
+    .map_err(plan_error)?;
+    let specs = take_plan(plan, opts, &mut summary);
     run_engine(client, options, specs, opts, false, &mut summary).await?;
     Ok(summary)
 }
 
-fn dry_run_all(jobs: &[UploadJob], summary: &mut Summary) -> Summary {
-    for job in jobs {
-        println!(
-            "would copy {} ({})",
-            job.local.display(),
-            humansize::format_size(job.size, humansize::BINARY)
-        );
+fn plan_error(e: PlanError) -> CliError {
+    match e {
+        PlanError::Drive(d) => CliError::from_drive(d),
+        other => CliError::Io(other.to_string()),
     }
-    Summary {
-        skipped: jobs.len() as u64,
-        failed: std::mem::take(&mut summary.failed),
-        ..Summary::default()
-    }
-}
-
-/// Remote files under `folder` with their relative Drive paths, depth first.
-async fn walk_remote(
-    client: &Client,
-    folder: &Node,
-) -> Result<(Vec<Vec<String>>, Vec<(Vec<String>, Node)>), DriveError> {
-    let mut folders = vec![Vec::new()];
-    let mut files = Vec::new();
-    let mut stack = vec![(folder.clone(), Vec::<String>::new())];
-    while let Some((dir, rel)) = stack.pop() {
-        for child in client.list_all(&dir.id).await? {
-            let mut path = rel.clone();
-            path.push(child.name().to_string());
-            if child.is_folder() {
-                folders.push(path.clone());
-                stack.push((child, path));
-            } else {
-                files.push((rel.clone(), child));
-            }
-        }
-    }
-    folders.sort_by_key(|f| f.len());
-    Ok((folders, files))
 }
 
 async fn download_tree(
@@ -309,47 +162,10 @@ async fn download_tree(
 ) -> CliResult<Summary> {
     let mut summary = Summary::default();
     let source = client.resolve(from).await.map_err(CliError::from_drive)?;
-    let (folders, files) = if source.is_folder() {
-        walk_remote(&client, &source)
-            .await
-            .map_err(CliError::from_drive)?
-    } else {
-        (vec![Vec::new()], vec![(Vec::new(), source)])
-    };
-    let local_dir = |rel: &[String]| -> PathBuf {
-        let mut p = to.to_path_buf();
-        for part in rel {
-            p.push(names::local_name(part, options.encoding));
-        }
-        p
-    };
-    if !opts.dry_run {
-        for folder in &folders {
-            let dir = local_dir(folder);
-            if let Err(e) = std::fs::create_dir_all(&dir) {
-                summary.failed.push(format!("{}: {e}", dir.display()));
-            }
-        }
-    }
-    let mut specs = Vec::new();
-    for (rel, node) in files {
-        let target = local_dir(&rel).join(names::local_name(node.name(), options.encoding));
-        let shown = target.display().to_string();
-        if let Ok(meta) = std::fs::metadata(&target)
-            && meta.len() == node.size()
-            && file_md5(&target).ok().as_deref() == node.md5()
-        {
-            tracing::info!("skipped {shown}: unchanged");
-            summary.skipped += 1;
-            continue;
-        }
-        if opts.dry_run {
-            println!("would copy {} to {shown}", node.name());
-            summary.skipped += 1;
-            continue;
-        }
-        specs.push(JobSpec::download(&node, target));
-    }
+    let plan = plan_download(&client, &source, to, &scan(options, opts))
+        .await
+        .map_err(plan_error)?;
+    let specs = take_plan(plan, opts, &mut summary);
     run_engine(client, options, specs, opts, false, &mut summary).await?;
     Ok(summary)
 }

@@ -50,6 +50,9 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("Photos/cat.png"),
 ];
 
+/// A few of them for the demo's local folder: a text file, a CJK name, photos, a song.
+pub const SAMPLES: &[(&str, &[u8])] = &[ASSETS[3], ASSETS[4], ASSETS[7], ASSETS[8], ASSETS[11]];
+
 const CREATOR: &str = "acdc-demo-seed";
 
 fn stage(

@@ -964,8 +964,11 @@ impl Store {
 
     /// Backdates a trashed node (the demo shows items at various ages in the trash).
     pub fn set_trashed_at(&mut self, id: &str, when: &str) -> StoreResult<()> {
-        self.conn
-            .execute("UPDATE nodes SET trashed_at = ?2 WHERE id = ?1", [id, when])?;
+        self.conn.execute(
+            // Trashing bumps modifiedDate, which is all a client sees of when it happened.
+            "UPDATE nodes SET trashed_at = ?2, modified = ?2 WHERE id = ?1",
+            [id, when],
+        )?;
         Ok(())
     }
 

@@ -112,9 +112,9 @@ pub enum Event {
     Drained,
 }
 
-#[derive(Debug)]
+/// How a user steers the queue (the TUI's queue keys send these as they are).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Add(Vec<JobSpec>, tokio::sync::oneshot::Sender<Vec<JobId>>),
     Cancel(JobId),
     CancelAll,
     Pause,
@@ -122,14 +122,23 @@ pub enum Command {
     RetryFailed,
     SetConcurrency(usize),
     SetPriority(JobId, i32),
-    /// A job met a 429 (sent by the jobs themselves).
+    /// Queue again what the journal holds unfinished from an earlier run (the TUI asks
+    /// first; the CLI's `--resume` starts with it).
+    ResumeUnfinished,
+}
+
+/// What reaches the scheduler: a user's command, new jobs, or a job's 429.
+#[derive(Debug)]
+enum Message {
+    Command(Command),
+    Add(Vec<JobSpec>, tokio::sync::oneshot::Sender<Vec<JobId>>),
     Throttled,
 }
 
 /// The handle callers keep.
 #[derive(Clone)]
 pub struct Engine {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<Message>,
 }
 
 impl Engine {
@@ -165,14 +174,14 @@ impl Engine {
 
     pub async fn add(&self, specs: Vec<JobSpec>) -> Vec<JobId> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.commands.send(Command::Add(specs, tx)).is_err() {
+        if self.commands.send(Message::Add(specs, tx)).is_err() {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
     }
 
     pub fn send(&self, command: Command) {
-        let _ = self.commands.send(command);
+        let _ = self.commands.send(Message::Command(command));
     }
 }
 
@@ -190,7 +199,7 @@ struct Scheduler {
     options: EngineOptions,
     adaptive: usize,
     events: mpsc::UnboundedSender<Event>,
-    commands: mpsc::WeakUnboundedSender<Command>,
+    commands: mpsc::WeakUnboundedSender<Message>,
     journal: Option<Arc<Mutex<Journal>>>,
     jobs: Vec<Job>,
     next_id: JobId,
@@ -202,7 +211,7 @@ struct Scheduler {
 }
 
 impl Scheduler {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, resume: bool) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Message>, resume: bool) {
         let (finished_tx, mut finished) =
             mpsc::unbounded_channel::<(JobId, TransferState, Record)>();
         if let Some(journal) = &self.journal {
@@ -275,11 +284,38 @@ impl Scheduler {
         id
     }
 
-    fn handle(&mut self, command: Command) {
-        match command {
-            Command::Add(specs, reply) => {
+    fn handle(&mut self, message: Message) {
+        let command = match message {
+            Message::Add(specs, reply) => {
                 let ids = specs.into_iter().map(|s| self.enqueue(None, s)).collect();
                 let _ = reply.send(ids);
+                return;
+            }
+            Message::Throttled => {
+                // Halve at most every 2 s, so one storm is one cut.
+                if self
+                    .last_cut
+                    .is_none_or(|t| t.elapsed() > Duration::from_secs(2))
+                {
+                    self.adaptive = (self.adaptive / 2).max(1);
+                    self.last_cut = Some(Instant::now());
+                    tracing::info!("429s: running at most {} transfers for now", self.adaptive);
+                }
+                return;
+            }
+            Message::Command(command) => command,
+        };
+        match command {
+            Command::ResumeUnfinished => {
+                let unfinished = match &self.journal {
+                    Some(j) => j.lock().map(|j| j.unfinished()).unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                for (id, spec) in unfinished {
+                    if !self.jobs.iter().any(|j| j.id == id) {
+                        self.enqueue(Some(id), spec);
+                    }
+                }
             }
             Command::Cancel(id) => self.cancel(|j| j.id == id),
             Command::CancelAll => self.cancel(|_| true),
@@ -303,17 +339,6 @@ impl Scheduler {
             Command::SetPriority(id, p) => {
                 if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
                     j.priority = p;
-                }
-            }
-            Command::Throttled => {
-                // Halve at most every 2 s, so one storm is one cut.
-                if self
-                    .last_cut
-                    .is_none_or(|t| t.elapsed() > Duration::from_secs(2))
-                {
-                    self.adaptive = (self.adaptive / 2).max(1);
-                    self.last_cut = Some(Instant::now());
-                    tracing::info!("429s: running at most {} transfers for now", self.adaptive);
                 }
             }
         }
@@ -457,7 +482,7 @@ struct JobContext {
     client: Arc<Client>,
     options: EngineOptions,
     events: mpsc::UnboundedSender<Event>,
-    commands: mpsc::WeakUnboundedSender<Command>,
+    commands: mpsc::WeakUnboundedSender<Message>,
     folder_turns: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     last: Mutex<Option<TransferState>>,
     record: Mutex<Record>,
@@ -472,7 +497,7 @@ impl Observer for JobContext {
                 if reason.starts_with("429")
                     && let Some(commands) = self.commands.upgrade()
                 {
-                    let _ = commands.send(Command::Throttled);
+                    let _ = commands.send(Message::Throttled);
                 }
             }
             _ => {}
@@ -713,13 +738,13 @@ fn free_local_name(target: &std::path::Path) -> PathBuf {
 
 /// Free bytes for an unprivileged user on the filesystem holding `dir`.
 #[cfg(unix)]
-fn free_space(dir: &std::path::Path) -> Option<u64> {
+pub fn free_space(dir: &std::path::Path) -> Option<u64> {
     let st = rustix::fs::statvfs(dir).ok()?;
     Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 #[cfg(not(unix))]
-fn free_space(_dir: &std::path::Path) -> Option<u64> {
+pub fn free_space(_dir: &std::path::Path) -> Option<u64> {
     None
 }
 

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod journal;
+pub mod plan;
 pub mod state;
 
 pub use engine::{Command, ConflictPolicy, Engine, EngineOptions, Event, JobId, JobSpec};

@@ -1,0 +1,996 @@
+//! The TUI's state machine. Pure: keys, mouse, resizes, ticks and backend events come in as
+//! `Msg`s; `update` changes the state and returns the `Request`s the backend is to run. No
+//! I/O, no clock (time arrives in `Msg::Tick`), no terminal.
+
+pub mod keymap;
+pub mod layout;
+pub mod pane;
+pub mod queue;
+
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use crate::fs::{Entry, Key, Space};
+pub use crate::transfer::Command as QueueCommand;
+use crate::transfer::Event as EngineEvent;
+use crate::transfer::plan::ScanCounts;
+use keymap::{Action, Keymap, Mode};
+use pane::{Pane, Place, Side};
+use queue::{Queue, ScanRow};
+
+/// Everything `update` is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// The time, in milliseconds since the epoch; sent before each batch of messages.
+    Tick(u64),
+    Backend(Event),
+}
+
+/// What the backend is asked to do. It never blocks the UI; answers come back as Events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    List {
+        side: Side,
+        listing: u64,
+        place: Place,
+    },
+    Space {
+        side: Side,
+        place: Place,
+    },
+    /// Scan `sources` (tree copies walk first), then queue one job per file into `to`.
+    Copy {
+        scan: u64,
+        sources: Vec<Entry>,
+        to: Place,
+    },
+    CancelScan(u64),
+    Mkdir {
+        side: Side,
+        parent: Place,
+        name: String,
+    },
+    Rename {
+        side: Side,
+        key: Key,
+        name: String,
+    },
+    Trash {
+        side: Side,
+        entries: Vec<Entry>,
+    },
+    /// Local only, after the user confirmed there is no trash to move them to.
+    DeleteForGood {
+        entries: Vec<Entry>,
+    },
+    Restore {
+        entries: Vec<Entry>,
+    },
+    Info {
+        entry: Entry,
+    },
+    Queue(QueueCommand),
+    Quit,
+}
+
+/// What the backend tells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Listing {
+        listing: u64,
+        entries: Vec<Entry>,
+        done: bool,
+    },
+    ListingFailed {
+        listing: u64,
+        message: String,
+    },
+    Space {
+        side: Side,
+        space: Space,
+    },
+    ScanStarted {
+        scan: u64,
+        label: String,
+    },
+    Scanning {
+        scan: u64,
+        counts: ScanCounts,
+    },
+    ScanDone {
+        scan: u64,
+        queued: usize,
+        unchanged: usize,
+        problems: Vec<String>,
+    },
+    ScanFailed {
+        scan: u64,
+        message: String,
+    },
+    Transfer(EngineEvent),
+    /// An operation finished: say so, and refresh the panes on `sides`.
+    Done {
+        sides: Vec<Side>,
+        message: String,
+    },
+    /// An operation failed; `sides` are refreshed, since part of it may have happened.
+    Failed {
+        sides: Vec<Side>,
+        message: String,
+    },
+    /// The local trash refused these; ask before deleting them for good.
+    NoTrash {
+        entries: Vec<Entry>,
+        reason: String,
+    },
+    Info {
+        title: String,
+        lines: Vec<String>,
+    },
+    /// The Drive's root folder id (the root pane's place has no crumb to name it).
+    DriveRoot(String),
+    /// Something changed on the Drive (seen on the changes feed): the nodes and folders
+    /// it touched.
+    DriveChanged(Vec<String>),
+    /// An earlier session left this many transfers unfinished.
+    Unfinished(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        on_yes: Confirmed,
+    },
+    Input {
+        title: String,
+        text: String,
+        purpose: InputFor,
+    },
+    /// Read-only text (info, the log view); any key closes it.
+    Text { title: String, lines: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirmed {
+    Trash { side: Side, entries: Vec<Entry> },
+    DeleteForGood { entries: Vec<Entry> },
+    Quit,
+    Resume,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputFor {
+    Mkdir,
+    Rename(Key),
+    Filter,
+    Select(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Left,
+    Right,
+    Queue,
+}
+
+/// Recent errors kept for the log view.
+const LOG_LINES: usize = 200;
+
+pub struct App {
+    /// Left is local, right is the Drive.
+    pub panes: [Pane; 2],
+    pub focus: Focus,
+    /// The pane focused before the queue took focus.
+    pub last_pane: usize,
+    pub queue: Queue,
+    pub dialog: Option<Dialog>,
+    pub help: Option<usize>,
+    pub keymap: Keymap,
+    pub remote: String,
+    pub status: String,
+    pub errors: Vec<String>,
+    pub log_path: String,
+    pub screen: Rect,
+    pub now_ms: u64,
+    /// Colours on (off with NO_COLOR or a monochrome terminal).
+    pub color: bool,
+    /// The local time zone's offset from UTC in seconds, for dates.
+    pub utc_offset: i32,
+    pub quit: bool,
+    pub drive_root: Option<String>,
+    /// Esc was pressed: a digit next acts as that F-key (mc's way round lost F-keys).
+    esc_pending: bool,
+    next_id: u64,
+}
+
+impl App {
+    pub fn new(remote: &str, local: Place, keymap: Keymap, concurrency: usize) -> App {
+        App {
+            panes: [
+                Pane::new(Side::Local, local),
+                Pane::new(Side::Drive, Place::Drive(Vec::new())),
+            ],
+            focus: Focus::Left,
+            last_pane: 0,
+            queue: Queue::new(concurrency),
+            dialog: None,
+            help: None,
+            keymap,
+            remote: remote.to_string(),
+            status: String::new(),
+            errors: Vec::new(),
+            log_path: String::new(),
+            screen: Rect::new(0, 0, 80, 24),
+            now_ms: 0,
+            color: true,
+            utc_offset: 0,
+            quit: false,
+            drive_root: None,
+            esc_pending: false,
+            next_id: 1,
+        }
+    }
+
+    /// The first requests: both panes listed, their space asked for.
+    pub fn start(&mut self) -> Vec<Request> {
+        let mut out = Vec::new();
+        for i in 0..2 {
+            out.extend(self.reload(i));
+        }
+        out
+    }
+
+    pub fn now(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(self.now_ms)
+    }
+
+    pub fn mode(&self) -> Mode {
+        match (&self.dialog, self.help, self.focus) {
+            (Some(Dialog::Confirm { .. }), _, _) => Mode::Confirm,
+            (Some(Dialog::Input { .. }), _, _) => Mode::Input,
+            (Some(Dialog::Text { .. }), _, _) | (None, Some(_), _) => Mode::Help,
+            (None, None, Focus::Queue) => Mode::Queue,
+            (None, None, _) if self.pane().in_trash() => Mode::Trash,
+            _ => Mode::Panes,
+        }
+    }
+
+    pub fn pane_index(&self) -> usize {
+        match self.focus {
+            Focus::Left => 0,
+            Focus::Right => 1,
+            Focus::Queue => self.last_pane,
+        }
+    }
+
+    pub fn pane(&self) -> &Pane {
+        &self.panes[self.pane_index()]
+    }
+
+    fn pane_mut(&mut self) -> &mut Pane {
+        let i = self.pane_index();
+        &mut self.panes[i]
+    }
+
+    fn areas(&self) -> layout::Areas {
+        layout::areas(self.screen, &self.queue)
+    }
+
+    fn rows(&self, pane: usize) -> usize {
+        let a = self.areas();
+        layout::pane_rows(if pane == 0 { a.left } else { a.right })
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn report(&mut self, message: String) {
+        self.status = message.clone();
+        self.errors.push(message);
+        if self.errors.len() > LOG_LINES {
+            self.errors.remove(0);
+        }
+    }
+
+    /// Lists pane `i` again where it is (and asks for its free space).
+    fn reload(&mut self, i: usize) -> Vec<Request> {
+        let listing = self.id();
+        let pane = &mut self.panes[i];
+        pane.begin_listing(listing);
+        let mut out = vec![Request::List {
+            side: pane.side,
+            listing,
+            place: pane.place.clone(),
+        }];
+        if !pane.in_trash() {
+            out.push(Request::Space {
+                side: pane.side,
+                place: pane.place.clone(),
+            });
+        }
+        out
+    }
+
+    fn go(&mut self, i: usize, place: Place, remember: Option<String>) -> Vec<Request> {
+        let pane = &mut self.panes[i];
+        pane.place = place;
+        pane.selected.clear();
+        pane.filter.clear();
+        pane.cursor = 0;
+        pane.remember = remember;
+        self.reload(i)
+    }
+
+    fn reload_side(&mut self, side: Side) -> Vec<Request> {
+        let shown: Vec<usize> = (0..2).filter(|&i| self.panes[i].side == side).collect();
+        shown.into_iter().flat_map(|i| self.reload(i)).collect()
+    }
+}
+
+/// The heart of the TUI: one message in, the state changed, the requests out.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Request> {
+    match msg {
+        Msg::Tick(now_ms) => {
+            app.now_ms = now_ms;
+            Vec::new()
+        }
+        Msg::Resize(w, h) => {
+            app.screen = Rect::new(0, 0, w, h);
+            for i in 0..2 {
+                let rows = app.rows(i);
+                app.panes[i].scroll_to_cursor(rows);
+            }
+            Vec::new()
+        }
+        Msg::Key(key) => on_key(app, key),
+        Msg::Paste(text) => {
+            if let Some(Dialog::Input { text: field, .. }) = &mut app.dialog {
+                field.extend(text.chars().filter(|c| !c.is_control()));
+            }
+            live_filter(app);
+            Vec::new()
+        }
+        Msg::Mouse(mouse) => on_mouse(app, mouse),
+        Msg::Backend(event) => on_event(app, event),
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Request> {
+    let Some(mut k) = keymap::Key::from_event(&key) else {
+        return Vec::new();
+    };
+    let mode = app.mode();
+    if mode == Mode::Input {
+        return on_input_key(app, key, k);
+    }
+    // mc's convention: Esc then 1..0 is F1..F10 where a terminal loses the F-keys.
+    if app.esc_pending {
+        app.esc_pending = false;
+        if let keymap::KeyCodeOrd::Char(c @ '0'..='9') = k.code {
+            let n = c.to_digit(10).unwrap_or(0) as u8;
+            k = keymap::Key::f(if n == 0 { 10 } else { n });
+        }
+    } else if key.code == KeyCode::Esc
+        && matches!(mode, Mode::Panes | Mode::Queue | Mode::Trash)
+        && app
+            .keymap
+            .action(mode, &k)
+            .is_none_or(|a| a == Action::Back)
+    {
+        app.esc_pending = true;
+        if app.keymap.action(mode, &k).is_none() {
+            return Vec::new();
+        }
+    }
+    if let Some(Dialog::Text { .. }) = app.dialog {
+        app.dialog = None;
+        return Vec::new();
+    }
+    let Some(action) = app.keymap.action(mode, &k) else {
+        return Vec::new();
+    };
+    match mode {
+        Mode::Confirm => on_confirm(app, action),
+        Mode::Help => {
+            match action {
+                Action::Up => app.help = app.help.map(|h| h.saturating_sub(1)),
+                Action::Down => app.help = app.help.map(|h| h + 1),
+                _ => app.help = None,
+            }
+            Vec::new()
+        }
+        Mode::Queue => on_queue_action(app, action),
+        Mode::Panes | Mode::Trash => on_pane_action(app, action),
+        Mode::Input => Vec::new(),
+    }
+}
+
+fn on_input_key(app: &mut App, key: KeyEvent, k: keymap::Key) -> Vec<Request> {
+    let action = app.keymap.action(Mode::Input, &k);
+    let Some(Dialog::Input { text, purpose, .. }) = &mut app.dialog else {
+        return Vec::new();
+    };
+    match (action, key.code) {
+        (Some(Action::Accept), _) => {
+            let text = text.trim().to_string();
+            let purpose = purpose.clone();
+            app.dialog = None;
+            return accept_input(app, purpose, text);
+        }
+        (Some(Action::Cancel), _) => {
+            if *purpose == InputFor::Filter {
+                app.pane_mut().set_filter("");
+            }
+            app.dialog = None;
+            return Vec::new();
+        }
+        (_, KeyCode::Backspace) => {
+            text.pop();
+        }
+        (_, KeyCode::Char('u')) if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+        (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+        _ => {}
+    }
+    live_filter(app);
+    Vec::new()
+}
+
+/// Filtering is as you type: every keystroke in the filter field re-filters the pane.
+fn live_filter(app: &mut App) {
+    if let Some(Dialog::Input {
+        text,
+        purpose: InputFor::Filter,
+        ..
+    }) = &app.dialog
+    {
+        let text = text.clone();
+        let rows = app.rows(app.pane_index());
+        let pane = app.pane_mut();
+        pane.set_filter(&text);
+        pane.scroll_to_cursor(rows);
+    }
+}
+
+/// Why a name typed by the user cannot be a file or folder name.
+fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("a name cannot be empty".into())
+    } else if name == "." || name == ".." {
+        Some(format!("{name:?} cannot be a name"))
+    } else if name.contains('/') {
+        Some(format!("{name:?}: a name cannot contain '/'"))
+    } else {
+        None
+    }
+}
+
+fn accept_input(app: &mut App, purpose: InputFor, text: String) -> Vec<Request> {
+    let side = app.pane().side;
+    match purpose {
+        InputFor::Filter => Vec::new(),
+        InputFor::Select(select) => {
+            let result = app.pane_mut().select_glob(&text, select);
+            match result {
+                Ok(n) => app.status = format!("{n} matched {text:?}"),
+                Err(e) => app.report(e),
+            }
+            Vec::new()
+        }
+        InputFor::Mkdir | InputFor::Rename(_) => {
+            if let Some(problem) = name_problem(&text) {
+                app.report(problem);
+                return Vec::new();
+            }
+            if let InputFor::Rename(key) = purpose {
+                return vec![Request::Rename {
+                    side,
+                    key,
+                    name: text,
+                }];
+            }
+            app.pane_mut().remember = Some(text.clone());
+            vec![Request::Mkdir {
+                side,
+                parent: app.pane().place.clone(),
+                name: text,
+            }]
+        }
+    }
+}
+
+fn on_confirm(app: &mut App, action: Action) -> Vec<Request> {
+    let Some(Dialog::Confirm { on_yes, .. }) = app.dialog.take() else {
+        return Vec::new();
+    };
+    if action != Action::Yes {
+        return Vec::new();
+    }
+    match on_yes {
+        Confirmed::Trash { side, entries } => {
+            for pane in &mut app.panes {
+                pane.selected.clear();
+            }
+            vec![Request::Trash { side, entries }]
+        }
+        Confirmed::DeleteForGood { entries } => vec![Request::DeleteForGood { entries }],
+        Confirmed::Resume => vec![Request::Queue(QueueCommand::ResumeUnfinished)],
+        Confirmed::Quit => {
+            app.quit = true;
+            vec![Request::Quit]
+        }
+    }
+}
+
+fn size_text(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::BINARY)
+}
+
+fn ask_quit(app: &mut App) -> Vec<Request> {
+    if app.queue.busy() {
+        let t = app.queue.totals();
+        app.dialog = Some(Dialog::Confirm {
+            title: "Quit".into(),
+            lines: vec![
+                format!(
+                    "{} transfers ({}) are not finished.",
+                    t.files_left,
+                    size_text(t.bytes_left)
+                ),
+                "They stay in the queue's journal and are offered again at the next start.".into(),
+                "Quit now?".into(),
+            ],
+            on_yes: Confirmed::Quit,
+        });
+        Vec::new()
+    } else {
+        app.quit = true;
+        vec![Request::Quit]
+    }
+}
+
+fn on_pane_action(app: &mut App, action: Action) -> Vec<Request> {
+    let i = app.pane_index();
+    let rows = app.rows(i);
+    let page = rows.max(1) as isize;
+    match action {
+        Action::SwitchPane => {
+            app.focus = if i == 0 { Focus::Right } else { Focus::Left };
+            app.last_pane = 1 - i;
+        }
+        Action::Up => app.panes[i].move_cursor(-1, rows),
+        Action::Down => app.panes[i].move_cursor(1, rows),
+        Action::PageUp => app.panes[i].move_cursor(-page, rows),
+        Action::PageDown => app.panes[i].move_cursor(page, rows),
+        Action::Home => app.panes[i].move_cursor(isize::MIN / 2, rows),
+        Action::End => app.panes[i].move_cursor(isize::MAX / 2, rows),
+        Action::Open => {
+            let pane = &app.panes[i];
+            if let Some(place) = pane.cursor_entry().and_then(|e| pane.child(e)) {
+                return app.go(i, place, None);
+            }
+        }
+        Action::Parent => {
+            if let Some((place, name)) = app.panes[i].parent() {
+                return app.go(i, place, Some(name));
+            }
+        }
+        Action::Select => {
+            app.panes[i].toggle_select();
+            app.panes[i].move_cursor(1, rows);
+        }
+        Action::Invert => app.panes[i].invert_selection(),
+        Action::SelectGlob | Action::UnselectGlob => {
+            let select = action == Action::SelectGlob;
+            app.dialog = Some(Dialog::Input {
+                title: if select {
+                    "Select (pattern)"
+                } else {
+                    "Unselect (pattern)"
+                }
+                .into(),
+                text: "*".into(),
+                purpose: InputFor::Select(select),
+            });
+        }
+        Action::Filter => {
+            app.dialog = Some(Dialog::Input {
+                title: "Filter".into(),
+                text: app.panes[i].filter.clone(),
+                purpose: InputFor::Filter,
+            });
+        }
+        Action::Sort => {
+            let next = app.panes[i].sort.next();
+            app.panes[i].set_sort(next);
+            app.panes[i].scroll_to_cursor(rows);
+            app.status = format!("sorted by {}", next.label());
+        }
+        Action::Refresh => return app.reload(i),
+        Action::Copy => return copy(app, i),
+        Action::Rename => {
+            if let Some(entry) = app.panes[i].cursor_entry() {
+                app.dialog = Some(Dialog::Input {
+                    title: format!("Rename {}", entry.name),
+                    text: entry.name.clone(),
+                    purpose: InputFor::Rename(entry.key.clone()),
+                });
+            }
+        }
+        Action::Mkdir => {
+            app.dialog = Some(Dialog::Input {
+                title: "New folder".into(),
+                text: String::new(),
+                purpose: InputFor::Mkdir,
+            });
+        }
+        Action::Delete => ask_trash(app, i),
+        Action::TrashView => {
+            if app.panes[i].side != Side::Drive {
+                // The Drive's trash opens in the Drive pane, wherever the focus was.
+                app.focus = Focus::Right;
+                app.last_pane = 1;
+            }
+            let pane = &mut app.panes[1];
+            pane.before_trash = Some(pane.place.clone());
+            return app.go(1, Place::Trash, None);
+        }
+        Action::Close => {
+            let back = app.panes[i]
+                .before_trash
+                .take()
+                .unwrap_or(Place::Drive(Vec::new()));
+            return app.go(i, back, None);
+        }
+        Action::Restore => {
+            let entries = app.panes[i].targets();
+            if !entries.is_empty() {
+                app.panes[i].selected.clear();
+                return vec![Request::Restore { entries }];
+            }
+        }
+        Action::Info => {
+            if let Some(entry) = app.panes[i].cursor_entry() {
+                return vec![Request::Info {
+                    entry: entry.clone(),
+                }];
+            }
+        }
+        Action::FocusQueue => {
+            app.last_pane = i;
+            app.focus = Focus::Queue;
+            app.queue.collapsed = false;
+        }
+        Action::ToggleQueue => app.queue.collapsed = !app.queue.collapsed,
+        Action::Log => {
+            let mut lines = vec![format!("log file: {}", app.log_path), String::new()];
+            if app.errors.is_empty() {
+                lines.push("no errors so far".into());
+            }
+            lines.extend(app.errors.iter().rev().cloned());
+            app.dialog = Some(Dialog::Text {
+                title: "Recent errors".into(),
+                lines,
+            });
+        }
+        Action::Help => app.help = Some(0),
+        Action::Quit => return ask_quit(app),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn copy(app: &mut App, i: usize) -> Vec<Request> {
+    let sources = app.panes[i].targets();
+    if sources.is_empty() {
+        return Vec::new();
+    }
+    let target = &app.panes[1 - i];
+    if app.panes[i].in_trash() || target.in_trash() {
+        app.report("restore items from the trash first (u), then copy them".into());
+        return Vec::new();
+    }
+    if app.panes[i].side == target.side {
+        app.report("both panes show the same side: copy goes between local and Drive".into());
+        return Vec::new();
+    }
+    let to = target.place.clone();
+    let scan = app.id();
+    app.panes[i].selected.clear();
+    app.queue.collapsed = false;
+    vec![Request::Copy { scan, sources, to }]
+}
+
+fn ask_trash(app: &mut App, i: usize) {
+    let pane = &app.panes[i];
+    if pane.in_trash() {
+        app.report("already in the trash; Amazon Drive empties it after 30 days".into());
+        return;
+    }
+    let entries = pane.targets();
+    if entries.is_empty() {
+        return;
+    }
+    let total: u64 = entries.iter().map(|e| e.size).sum();
+    let folders = entries.iter().filter(|e| e.is_dir).count();
+    let what = match entries.as_slice() {
+        [one] => format!("{:?}", one.name),
+        many => format!("{} items", many.len()),
+    };
+    let mut lines = vec![format!(
+        "Move {what} ({}{}) to the trash?",
+        size_text(total),
+        if folders > 0 {
+            format!(", {folders} folders with all they hold")
+        } else {
+            String::new()
+        }
+    )];
+    lines.push(match pane.side {
+        Side::Drive => {
+            "Amazon Drive keeps trashed items 30 days; restore them from the trash view (t).".into()
+        }
+        Side::Local => "They go to the desktop trash.".into(),
+    });
+    app.dialog = Some(Dialog::Confirm {
+        title: "Delete".into(),
+        lines,
+        on_yes: Confirmed::Trash {
+            side: pane.side,
+            entries,
+        },
+    });
+}
+
+fn on_queue_action(app: &mut App, action: Action) -> Vec<Request> {
+    let rows = layout::queue_rows(app.areas().queue, app.queue.scans.len());
+    let q = &mut app.queue;
+    let cursor = q.cursor_row().map(|r| (r.id, r.priority));
+    match action {
+        Action::Up => q.move_cursor(-1, rows),
+        Action::Down => q.move_cursor(1, rows),
+        Action::Cancel => {
+            if let Some(scan) = q.scans.first() {
+                return vec![Request::CancelScan(scan.id)];
+            }
+            if let Some((id, _)) = cursor {
+                return vec![Request::Queue(QueueCommand::Cancel(id))];
+            }
+        }
+        Action::CancelAll => {
+            let mut out: Vec<Request> = q.scans.iter().map(|s| Request::CancelScan(s.id)).collect();
+            out.push(Request::Queue(QueueCommand::CancelAll));
+            return out;
+        }
+        Action::Pause => {
+            q.paused = !q.paused;
+            return vec![Request::Queue(if q.paused {
+                QueueCommand::Pause
+            } else {
+                QueueCommand::Resume
+            })];
+        }
+        Action::Retry => return vec![Request::Queue(QueueCommand::RetryFailed)],
+        Action::PriorityUp | Action::PriorityDown => {
+            if let Some((id, p)) = cursor {
+                let p = p + if action == Action::PriorityUp { 1 } else { -1 };
+                q.set_priority(id, p);
+                return vec![Request::Queue(QueueCommand::SetPriority(id, p))];
+            }
+        }
+        Action::MoreTransfers | Action::FewerTransfers => {
+            q.concurrency = if action == Action::MoreTransfers {
+                (q.concurrency + 1).min(16)
+            } else {
+                q.concurrency.saturating_sub(1).max(1)
+            };
+            app.status = format!("{} transfers at once", q.concurrency);
+            return vec![Request::Queue(QueueCommand::SetConcurrency(q.concurrency))];
+        }
+        Action::Grow | Action::Shrink => {
+            let now = layout::queue_height(app.screen, q);
+            q.height = Some(if action == Action::Grow {
+                now + 1
+            } else {
+                now.saturating_sub(1)
+            });
+        }
+        Action::Back => {
+            app.focus = if app.last_pane == 0 {
+                Focus::Left
+            } else {
+                Focus::Right
+            }
+        }
+        Action::Help => app.help = Some(0),
+        Action::Quit => return ask_quit(app),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Request> {
+    if app.dialog.is_some() || app.help.is_some() {
+        return Vec::new();
+    }
+    let a = app.areas();
+    let at = Position::new(mouse.column, mouse.row);
+    let hit = [a.left, a.right].iter().position(|r| r.contains(at));
+    match (mouse.kind, hit) {
+        (MouseEventKind::Down(_), Some(i)) => {
+            app.focus = if i == 0 { Focus::Left } else { Focus::Right };
+            app.last_pane = i;
+            let rect = if i == 0 { a.left } else { a.right };
+            // Below the top border and the column header.
+            let row = mouse.row.saturating_sub(rect.y + 2) as usize;
+            if mouse.row >= rect.y + 2 {
+                let pane = &mut app.panes[i];
+                let target = pane.offset + row;
+                if target < pane.view.len() {
+                    pane.cursor = target;
+                }
+            }
+        }
+        (MouseEventKind::Down(_), None) if a.queue.contains(at) => {
+            app.last_pane = app.pane_index();
+            app.focus = Focus::Queue;
+        }
+        (MouseEventKind::ScrollDown | MouseEventKind::ScrollUp, Some(i)) => {
+            let rows = app.rows(i);
+            let delta = if mouse.kind == MouseEventKind::ScrollDown {
+                3
+            } else {
+                -3
+            };
+            app.panes[i].move_cursor(delta, rows);
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn on_event(app: &mut App, event: Event) -> Vec<Request> {
+    match event {
+        Event::Listing {
+            listing,
+            entries,
+            done,
+        } => {
+            if let Some(i) = app.panes.iter().position(|p| p.listing == listing) {
+                let rows = app.rows(i);
+                app.panes[i].add_page(entries, done);
+                app.panes[i].scroll_to_cursor(rows);
+            }
+        }
+        Event::ListingFailed { listing, message } => {
+            if let Some(i) = app.panes.iter().position(|p| p.listing == listing) {
+                app.panes[i].loading = false;
+                app.panes[i].error = Some(message.clone());
+                app.report(message);
+            }
+        }
+        Event::Space { side, space } => {
+            for pane in app.panes.iter_mut().filter(|p| p.side == side) {
+                pane.space = Some(space);
+            }
+        }
+        Event::ScanStarted { scan, label } => app.queue.scans.push(ScanRow {
+            id: scan,
+            label,
+            counts: ScanCounts::default(),
+        }),
+        Event::Scanning { scan, counts } => {
+            if let Some(row) = app.queue.scans.iter_mut().find(|s| s.id == scan) {
+                row.counts = counts;
+            }
+        }
+        Event::ScanDone {
+            scan,
+            queued,
+            unchanged,
+            problems,
+        } => {
+            app.queue.scans.retain(|s| s.id != scan);
+            let refused = problems.len();
+            for p in problems {
+                app.report(p);
+            }
+            app.status = format!("queued {queued} files, {unchanged} already there");
+            if refused > 0 {
+                app.status += &format!("; {refused} not copied (L shows why)");
+            }
+        }
+        Event::ScanFailed { scan, message } => {
+            app.queue.scans.retain(|s| s.id != scan);
+            app.report(message);
+        }
+        Event::Transfer(event) => {
+            let finished_download = match &event {
+                EngineEvent::State {
+                    id,
+                    state: crate::transfer::TransferState::Done,
+                } => app
+                    .queue
+                    .rows
+                    .iter()
+                    .find(|r| r.id == *id)
+                    .map(|r| !r.upload),
+                _ => None,
+            };
+            let drained = event == EngineEvent::Drained;
+            app.queue.apply(event, app.now_ms);
+            // Our own copies show up in the panes as they land.
+            if drained {
+                return app
+                    .reload_side(Side::Drive)
+                    .into_iter()
+                    .chain(app.reload_side(Side::Local))
+                    .collect();
+            }
+            if finished_download == Some(true) && !app.panes[0].loading {
+                return app.reload_side(Side::Local);
+            }
+        }
+        Event::Done { sides, message } => {
+            app.status = message;
+            return sides.into_iter().flat_map(|s| app.reload_side(s)).collect();
+        }
+        Event::Failed { sides, message } => {
+            app.report(message);
+            return sides.into_iter().flat_map(|s| app.reload_side(s)).collect();
+        }
+        Event::NoTrash { entries, reason } => {
+            let total: u64 = entries.iter().map(|e| e.size).sum();
+            app.dialog = Some(Dialog::Confirm {
+                title: "Delete for good".into(),
+                lines: vec![
+                    reason,
+                    format!(
+                        "Delete {} items ({}) permanently? This cannot be undone.",
+                        entries.len(),
+                        size_text(total)
+                    ),
+                ],
+                on_yes: Confirmed::DeleteForGood { entries },
+            });
+        }
+        Event::Info { title, lines } => app.dialog = Some(Dialog::Text { title, lines }),
+        Event::DriveRoot(id) => app.drive_root = Some(id),
+        Event::DriveChanged(touched) => {
+            let pane = &app.panes[1];
+            let shown = match &pane.place {
+                Place::Drive(crumbs) => crumbs.last().map(|c| &c.id).or(app.drive_root.as_ref()),
+                Place::Trash => None,
+                Place::Local(_) => return Vec::new(),
+            };
+            // The trash view has no folder id: any change may have moved something in or out.
+            let affected = shown.is_none_or(|id| touched.contains(id));
+            if affected && !pane.loading {
+                return app.reload(1);
+            }
+        }
+        Event::Unfinished(count) => {
+            app.dialog = Some(Dialog::Confirm {
+                title: "Unfinished transfers".into(),
+                lines: vec![
+                    format!("An earlier session left {count} transfers unfinished."),
+                    "Resume them now? (No keeps them for later.)".into(),
+                ],
+                on_yes: Confirmed::Resume,
+            });
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,456 @@
+//! update() by value: a state, messages in, the state and the exact requests out.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::fs::{Entry, Key};
+use crate::transfer::{JobSpec, TransferState};
+
+fn press(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    press(KeyCode::Char(c))
+}
+
+fn drive_file(id: &str, size: u64) -> Entry {
+    Entry {
+        name: format!("{id}.txt"),
+        key: Key::Drive(id.into()),
+        is_dir: false,
+        size,
+        modified: Some(1_500_000_000),
+        md5: None,
+    }
+}
+
+fn drive_folder(id: &str) -> Entry {
+    Entry {
+        name: id.into(),
+        is_dir: true,
+        ..drive_file(id, 0)
+    }
+}
+
+fn local_file(name: &str) -> Entry {
+    Entry {
+        name: name.into(),
+        key: Key::Local(PathBuf::from("/home/me").join(name)),
+        is_dir: false,
+        size: 10,
+        modified: None,
+        md5: None,
+    }
+}
+
+/// An app whose panes listed `local` and `drive` (at the Drive's root).
+fn listed(local: Vec<Entry>, drive: Vec<Entry>) -> App {
+    let mut app = App::new(
+        "acd",
+        Place::Local(PathBuf::from("/home/me")),
+        Keymap::default_map(),
+        4,
+    );
+    update(&mut app, Msg::Resize(80, 24));
+    app.start();
+    for (i, entries) in [(0, local), (1, drive)] {
+        let listing = app.panes[i].listing;
+        update(
+            &mut app,
+            Msg::Backend(Event::Listing {
+                listing,
+                entries,
+                done: true,
+            }),
+        );
+    }
+    app
+}
+
+fn run(app: &mut App, msgs: Vec<Msg>) -> Vec<Request> {
+    msgs.into_iter().flat_map(|m| update(app, m)).collect()
+}
+
+#[test]
+fn start_lists_both_panes_and_asks_for_space() {
+    let mut app = App::new(
+        "acd",
+        Place::Local("/data".into()),
+        Keymap::default_map(),
+        4,
+    );
+    let out = app.start();
+    let (l, r) = (app.panes[0].listing, app.panes[1].listing);
+    assert_ne!(l, r);
+    assert_eq!(
+        out,
+        vec![
+            Request::List {
+                side: Side::Local,
+                listing: l,
+                place: Place::Local("/data".into())
+            },
+            Request::Space {
+                side: Side::Local,
+                place: Place::Local("/data".into())
+            },
+            Request::List {
+                side: Side::Drive,
+                listing: r,
+                place: Place::Drive(vec![])
+            },
+            Request::Space {
+                side: Side::Drive,
+                place: Place::Drive(vec![])
+            },
+        ]
+    );
+    assert!(app.panes.iter().all(|p| p.loading));
+}
+
+#[test]
+fn a_stale_listing_is_dropped_and_pages_arrive_in_order() {
+    let mut app = listed(vec![], vec![drive_folder("Photos")]);
+    // Open Photos: a new listing; a late page of the old one must not land in it.
+    let out = run(&mut app, vec![press(KeyCode::Tab), press(KeyCode::Enter)]);
+    let Request::List { listing, place, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        place,
+        &Place::Drive(vec![pane::Crumb {
+            id: "Photos".into(),
+            name: "Photos".into()
+        }])
+    );
+    let stale = listing - 1;
+    update(
+        &mut app,
+        Msg::Backend(Event::Listing {
+            listing: stale,
+            entries: vec![drive_file("old", 1)],
+            done: true,
+        }),
+    );
+    assert!(app.panes[1].entries.is_empty());
+    for (page, done) in [
+        (vec![drive_file("a", 1)], false),
+        (vec![drive_file("b", 2)], true),
+    ] {
+        update(
+            &mut app,
+            Msg::Backend(Event::Listing {
+                listing: *listing,
+                entries: page,
+                done,
+            }),
+        );
+    }
+    assert_eq!(app.panes[1].view.len(), 2);
+    assert!(!app.panes[1].loading);
+    // Back up: the cursor lands on the folder we came from.
+    let out = update(&mut app, press(KeyCode::Backspace));
+    let Request::List { listing, .. } = out[0] else {
+        panic!()
+    };
+    update(
+        &mut app,
+        Msg::Backend(Event::Listing {
+            listing,
+            entries: vec![
+                drive_file("x", 1),
+                drive_folder("Photos"),
+                drive_folder("A"),
+            ],
+            done: true,
+        }),
+    );
+    assert_eq!(app.panes[1].cursor_entry().unwrap().name, "Photos");
+}
+
+#[test]
+fn select_two_and_copy_them_to_the_other_pane() {
+    let mut app = listed(
+        vec![local_file("here.txt")],
+        vec![drive_file("a", 1), drive_file("b", 2), drive_file("c", 4)],
+    );
+    let out = run(
+        &mut app,
+        vec![press(KeyCode::Tab), ch(' '), ch(' '), press(KeyCode::F(5))],
+    );
+    assert_eq!(out.len(), 1);
+    let Request::Copy { sources, to, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        sources.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["a.txt", "b.txt"]
+    );
+    assert_eq!(to, &Place::Local("/home/me".into()));
+    assert!(app.panes[1].selected.is_empty(), "the selection is used up");
+    // Without a selection, the entry under the cursor goes (c is under it now).
+    let out = update(&mut app, ch('c'));
+    let Request::Copy { sources, .. } = &out[0] else {
+        panic!()
+    };
+    assert_eq!(sources[0].name, "c.txt");
+}
+
+#[test]
+fn esc_then_a_digit_is_that_f_key() {
+    let mut app = listed(vec![local_file("x")], vec![]);
+    let out = run(&mut app, vec![press(KeyCode::Esc), ch('7')]);
+    assert!(out.is_empty());
+    assert!(matches!(
+        app.dialog,
+        Some(Dialog::Input {
+            purpose: InputFor::Mkdir,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn delete_asks_with_count_and_size_then_trashes() {
+    let mut app = listed(vec![], vec![drive_file("a", 1024), drive_file("b", 1024)]);
+    run(
+        &mut app,
+        vec![press(KeyCode::Tab), ch('*'), press(KeyCode::F(8))],
+    );
+    let Some(Dialog::Confirm { lines, .. }) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(lines[0], "Move 2 items (2 KiB) to the trash?");
+    // No: nothing happens.
+    assert!(update(&mut app, ch('n')).is_empty());
+    assert!(app.dialog.is_none());
+    update(&mut app, press(KeyCode::F(8)));
+    let out = update(&mut app, ch('y'));
+    assert_eq!(
+        out,
+        vec![Request::Trash {
+            side: Side::Drive,
+            entries: vec![drive_file("a", 1024), drive_file("b", 1024)]
+        }]
+    );
+}
+
+#[test]
+fn the_trash_view_lists_and_restores() {
+    let mut app = listed(vec![], vec![drive_file("a", 1)]);
+    let out = update(&mut app, ch('t'));
+    assert!(matches!(
+        out[..],
+        [Request::List {
+            side: Side::Drive,
+            place: Place::Trash,
+            ..
+        }]
+    ));
+    assert_eq!(app.focus, Focus::Right);
+    assert_eq!(app.mode(), Mode::Trash);
+    let listing = app.panes[1].listing;
+    update(
+        &mut app,
+        Msg::Backend(Event::Listing {
+            listing,
+            entries: vec![drive_file("gone", 5)],
+            done: true,
+        }),
+    );
+    let out = update(&mut app, ch('u'));
+    assert_eq!(
+        out,
+        vec![Request::Restore {
+            entries: vec![drive_file("gone", 5)]
+        }]
+    );
+    // Closing goes back where the pane was.
+    let out = update(&mut app, ch('t'));
+    assert!(matches!(&out[0], Request::List { place: Place::Drive(c), .. } if c.is_empty()));
+}
+
+#[test]
+fn names_are_checked_before_anything_is_asked() {
+    let mut app = listed(vec![], vec![]);
+    let out = run(
+        &mut app,
+        vec![ch('n'), ch('a'), ch('/'), ch('b'), press(KeyCode::Enter)],
+    );
+    assert!(out.is_empty());
+    assert!(app.status.contains("cannot contain '/'"), "{}", app.status);
+    let out = run(&mut app, vec![ch('n'), ch('ö'), press(KeyCode::Enter)]);
+    assert_eq!(
+        out,
+        vec![Request::Mkdir {
+            side: Side::Local,
+            parent: Place::Local("/home/me".into()),
+            name: "ö".into()
+        }]
+    );
+}
+
+#[test]
+fn filter_as_you_type_and_esc_clears_it() {
+    let mut app = listed(
+        vec![
+            local_file("notes.md"),
+            local_file("photo.png"),
+            local_file("NOTICE"),
+        ],
+        vec![],
+    );
+    run(&mut app, vec![ch('/'), ch('n'), ch('o')]);
+    assert_eq!(app.panes[0].view.len(), 2);
+    run(&mut app, vec![ch('t'), ch('e')]);
+    assert_eq!(app.panes[0].view.len(), 1);
+    update(&mut app, press(KeyCode::Esc));
+    assert_eq!(app.panes[0].view.len(), 3);
+    assert!(app.dialog.is_none());
+}
+
+fn with_job(app: &mut App, id: u64, state: TransferState) {
+    update(
+        app,
+        Msg::Backend(Event::Transfer(crate::transfer::Event::Added {
+            id,
+            spec: JobSpec::Upload {
+                local: PathBuf::from("/home/me/x"),
+                parent: "p".into(),
+                name: "x".into(),
+                size: 5,
+            },
+        })),
+    );
+    update(
+        app,
+        Msg::Backend(Event::Transfer(crate::transfer::Event::State { id, state })),
+    );
+}
+
+#[test]
+fn quit_asks_only_while_transfers_run() {
+    let mut app = listed(vec![], vec![]);
+    with_job(&mut app, 1, TransferState::Queued);
+    assert!(update(&mut app, ch('q')).is_empty());
+    assert!(!app.quit);
+    assert_eq!(update(&mut app, ch('y')), vec![Request::Quit]);
+    assert!(app.quit);
+
+    let mut app = listed(vec![], vec![]);
+    with_job(&mut app, 1, TransferState::Done);
+    assert_eq!(update(&mut app, ch('q')), vec![Request::Quit]);
+}
+
+#[test]
+fn the_queue_is_steered_from_its_own_keys() {
+    let mut app = listed(vec![], vec![]);
+    with_job(&mut app, 7, TransferState::Queued);
+    with_job(&mut app, 8, TransferState::Failed { reason: "x".into() });
+    let out = run(
+        &mut app,
+        vec![
+            ch('Q'),
+            ch('j'),
+            ch('+'),
+            ch('k'),
+            ch('x'),
+            ch('p'),
+            ch('p'),
+            ch('R'),
+            press(KeyCode::Right),
+        ],
+    );
+    assert_eq!(
+        out,
+        vec![
+            Request::Queue(QueueCommand::SetPriority(8, 1)),
+            Request::Queue(QueueCommand::Cancel(7)),
+            Request::Queue(QueueCommand::Pause),
+            Request::Queue(QueueCommand::Resume),
+            Request::Queue(QueueCommand::RetryFailed),
+            Request::Queue(QueueCommand::SetConcurrency(5)),
+        ]
+    );
+    update(&mut app, press(KeyCode::Esc));
+    assert_eq!(app.focus, Focus::Left);
+}
+
+#[test]
+fn drive_changes_reload_only_the_folder_shown() {
+    let mut app = listed(vec![], vec![]);
+    update(&mut app, Msg::Backend(Event::DriveRoot("root".into())));
+    let out = update(
+        &mut app,
+        Msg::Backend(Event::DriveChanged(vec!["elsewhere".into()])),
+    );
+    assert!(out.is_empty());
+    let out = update(
+        &mut app,
+        Msg::Backend(Event::DriveChanged(vec!["n1".into(), "root".into()])),
+    );
+    assert!(matches!(
+        out[..],
+        [
+            Request::List {
+                side: Side::Drive,
+                ..
+            },
+            Request::Space { .. }
+        ]
+    ));
+}
+
+#[test]
+fn a_user_keymap_rebinds_what_the_keys_do() {
+    let keymap = Keymap::with_overrides(Some("[panes]\ncopy = [\"y\"]\n")).unwrap();
+    let mut app = App::new("acd", Place::Local("/h".into()), keymap, 4);
+    app.start();
+    let listing = app.panes[0].listing;
+    update(
+        &mut app,
+        Msg::Backend(Event::Listing {
+            listing,
+            entries: vec![local_file("a")],
+            done: true,
+        }),
+    );
+    assert!(update(&mut app, press(KeyCode::F(5))).is_empty());
+    assert!(matches!(
+        update(&mut app, ch('y'))[..],
+        [Request::Copy { .. }]
+    ));
+}
+
+#[test]
+fn scans_show_until_they_are_queued() {
+    let mut app = listed(vec![], vec![]);
+    update(
+        &mut app,
+        Msg::Backend(Event::ScanStarted {
+            scan: 3,
+            label: "Photos".into(),
+        }),
+    );
+    assert!(app.queue.busy());
+    let out = run(&mut app, vec![ch('Q'), ch('x')]);
+    assert_eq!(out, vec![Request::CancelScan(3)]);
+    update(
+        &mut app,
+        Msg::Backend(Event::ScanDone {
+            scan: 3,
+            queued: 4,
+            unchanged: 1,
+            problems: vec!["a: name differs only in case".into()],
+        }),
+    );
+    assert!(app.queue.scans.is_empty());
+    assert_eq!(
+        app.status,
+        "queued 4 files, 1 already there; 1 not copied (L shows why)"
+    );
+    assert_eq!(app.errors, vec!["a: name differs only in case".to_string()]);
+}

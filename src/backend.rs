@@ -1,0 +1,542 @@
+//! The TUI's hands: takes `Request`s off a channel and runs them on the two `Fs` sides and
+//! the transfer engine, each in its own task, and sends `Event`s back. The UI never waits
+//! on any of it. It also follows the Drive's changes feed, so the Drive pane sees what
+//! other clients do.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::pane::{Place, Side};
+use crate::app::{Event, Request};
+use crate::config::options::RemoteOptions;
+use crate::drive::Client;
+use crate::drive::content::file_md5;
+use crate::fs::drive::DriveFs;
+use crate::fs::local::LocalFs;
+use crate::fs::{Entry, Fs, FsError, FsResult, Key};
+use crate::names;
+use crate::transfer::journal::Journal;
+use crate::transfer::plan::{Plan, PlanError, Scan, ScanCounts, plan_download, plan_upload};
+use crate::transfer::{Engine, EngineOptions};
+
+/// How often the changes feed is asked for news.
+const CHANGES_EVERY: Duration = Duration::from_secs(4);
+/// Scan counts sent at most this often.
+const SCAN_REPORT_EVERY: Duration = Duration::from_millis(150);
+
+/// Where checkpoints of the changes feed are kept between runs (rclone's `checkpoint` key).
+pub type SaveCheckpoint = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub struct BackendOptions {
+    pub remote: RemoteOptions,
+    pub engine: EngineOptions,
+    pub journal: Option<Journal>,
+    pub save_checkpoint: Option<SaveCheckpoint>,
+}
+
+#[derive(Clone)]
+struct Backend {
+    local: LocalFs,
+    drive: DriveFs,
+    engine: Engine,
+    encoding: names::Encoding,
+    events: mpsc::UnboundedSender<Event>,
+    scans: Arc<std::sync::Mutex<Vec<(u64, CancellationToken)>>>,
+}
+
+/// Starts the backend; requests go in on the sender, events come out of the receiver.
+pub fn start(
+    client: Client,
+    options: BackendOptions,
+) -> (
+    mpsc::UnboundedSender<Request>,
+    mpsc::UnboundedReceiver<Event>,
+) {
+    let (requests, mut incoming) = mpsc::unbounded_channel::<Request>();
+    let (events, out) = mpsc::unbounded_channel();
+    let client = Arc::new(client);
+    let unfinished = options
+        .journal
+        .as_ref()
+        .map(|j| j.unfinished().len())
+        .unwrap_or(0);
+    let (engine, mut engine_events) =
+        Engine::start(client.clone(), options.engine, options.journal, false);
+    let backend = Backend {
+        local: LocalFs,
+        drive: DriveFs {
+            client: client.clone(),
+        },
+        engine,
+        encoding: options.remote.encoding,
+        events: events.clone(),
+        scans: Arc::default(),
+    };
+    if unfinished > 0 {
+        let _ = events.send(Event::Unfinished(unfinished));
+    }
+    let forward = events.clone();
+    tokio::spawn(async move {
+        while let Some(e) = engine_events.recv().await {
+            if forward.send(Event::Transfer(e)).is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(follow_changes(
+        client,
+        options.remote.checkpoint.clone(),
+        options.save_checkpoint,
+        events.clone(),
+    ));
+    tokio::spawn(async move {
+        while let Some(request) = incoming.recv().await {
+            if request == Request::Quit {
+                break;
+            }
+            let b = backend.clone();
+            tokio::spawn(async move { b.run(request).await });
+        }
+    });
+    (requests, out)
+}
+
+fn side_of(key: &Key) -> Side {
+    match key {
+        Key::Local(_) => Side::Local,
+        Key::Drive(_) => Side::Drive,
+    }
+}
+
+impl Backend {
+    fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// A place as the key of its folder (the Drive's root is looked up).
+    async fn folder(&self, place: &Place) -> FsResult<Key> {
+        match place {
+            Place::Local(path) => Ok(Key::Local(path.clone())),
+            Place::Drive(crumbs) => match crumbs.last() {
+                Some(c) => Ok(Key::Drive(c.id.clone())),
+                None => self.drive.root().await,
+            },
+            Place::Trash => Err(FsError::Refused(
+                "nothing can be put in the trash view".into(),
+            )),
+        }
+    }
+
+    async fn run(self, request: Request) {
+        match request {
+            Request::List {
+                side,
+                listing,
+                place,
+            } => self.list(side, listing, place).await,
+            Request::Space { side, place } => {
+                let space = match self.folder(&place).await {
+                    Ok(key) => match side {
+                        Side::Local => self.local.space(&key).await,
+                        Side::Drive => self.drive.space(&key).await,
+                    },
+                    Err(e) => Err(e),
+                };
+                match space {
+                    Ok(space) => self.send(Event::Space { side, space }),
+                    Err(e) => tracing::info!("free space unknown: {e}"),
+                }
+            }
+            Request::Copy { scan, sources, to } => self.copy(scan, sources, to).await,
+            Request::CancelScan(id) => {
+                if let Ok(scans) = self.scans.lock() {
+                    for (_, token) in scans.iter().filter(|(s, _)| *s == id) {
+                        token.cancel();
+                    }
+                }
+            }
+            Request::Mkdir { side, parent, name } => {
+                let result = match self.folder(&parent).await {
+                    Ok(key) => match side {
+                        Side::Local => self.local.mkdir(&key, &name).await,
+                        Side::Drive => {
+                            match names::drive_name(std::ffi::OsStr::new(&name), self.encoding) {
+                                Ok(encoded) => self.drive.mkdir(&key, &encoded).await,
+                                Err(e) => Err(FsError::Refused(e.to_string())),
+                            }
+                        }
+                    },
+                    Err(e) => Err(e),
+                };
+                self.outcome(vec![side], result, format!("made folder {name:?}"));
+            }
+            Request::Rename { side, key, name } => {
+                let result = match side {
+                    Side::Local => self.local.rename(&key, &name).await,
+                    Side::Drive => self.drive.rename(&key, &name).await,
+                };
+                self.outcome(vec![side], result, format!("renamed to {name:?}"));
+            }
+            Request::Trash { side, entries } => self.trash(side, entries).await,
+            Request::DeleteForGood { entries } => {
+                let mut failed = Vec::new();
+                for entry in &entries {
+                    if let Err(e) = self.local.delete(&entry.key).await {
+                        failed.push(e.to_string());
+                    }
+                }
+                let n = entries.len() - failed.len();
+                self.report_many(Side::Local, failed, format!("deleted {n} items for good"));
+            }
+            Request::Restore { entries } => {
+                let mut failed = Vec::new();
+                for entry in &entries {
+                    if let Err(e) = self.drive.restore(&entry.key).await {
+                        failed.push(format!("{}: {e}", entry.name));
+                    }
+                }
+                let n = entries.len() - failed.len();
+                self.report_many(Side::Drive, failed, format!("restored {n} items"));
+            }
+            Request::Info { entry } => self.info(entry).await,
+            Request::Queue(command) => self.engine.send(command),
+            Request::Quit => {}
+        }
+    }
+
+    fn outcome(&self, sides: Vec<Side>, result: FsResult<()>, done: String) {
+        self.send(match result {
+            Ok(()) => Event::Done {
+                sides,
+                message: done,
+            },
+            Err(e) => Event::Failed {
+                sides,
+                message: e.to_string(),
+            },
+        });
+    }
+
+    fn report_many(&self, side: Side, failed: Vec<String>, done: String) {
+        if failed.is_empty() {
+            self.send(Event::Done {
+                sides: vec![side],
+                message: done,
+            });
+            return;
+        }
+        for message in &failed[..failed.len() - 1] {
+            tracing::warn!("{message}");
+        }
+        self.send(Event::Failed {
+            sides: vec![side],
+            message: format!(
+                "{done}; {} failed: {}",
+                failed.len(),
+                failed[failed.len() - 1]
+            ),
+        });
+    }
+
+    async fn list(&self, side: Side, listing: u64, place: Place) {
+        let events = self.events.clone();
+        let mut sink = move |entries: Vec<Entry>| {
+            let _ = events.send(Event::Listing {
+                listing,
+                entries,
+                done: false,
+            });
+        };
+        let result = match (&place, side) {
+            (Place::Trash, _) => self.drive.list_trash(&mut sink).await,
+            (_, Side::Local) => match self.folder(&place).await {
+                Ok(key) => self.local.list(&key, &mut sink).await,
+                Err(e) => Err(e),
+            },
+            (_, Side::Drive) => match self.folder(&place).await {
+                Ok(key) => self.drive.list(&key, &mut sink).await,
+                Err(e) => Err(e),
+            },
+        };
+        self.send(match result {
+            Ok(()) => Event::Listing {
+                listing,
+                entries: Vec::new(),
+                done: true,
+            },
+            Err(e) => Event::ListingFailed {
+                listing,
+                message: e.to_string(),
+            },
+        });
+    }
+
+    async fn trash(&self, side: Side, entries: Vec<Entry>) {
+        let mut failed = Vec::new();
+        let mut no_trash = Vec::new();
+        let mut reason = String::new();
+        for entry in &entries {
+            let result = match side {
+                Side::Local => self.local.trash(&entry.key).await,
+                Side::Drive => self.drive.trash(&entry.key).await,
+            };
+            match result {
+                Ok(()) => {}
+                Err(FsError::Refused(why)) if side == Side::Local => {
+                    reason = why;
+                    no_trash.push(entry.clone());
+                }
+                Err(e) => failed.push(format!("{}: {e}", entry.name)),
+            }
+        }
+        let n = entries.len() - failed.len() - no_trash.len();
+        self.report_many(side, failed, format!("moved {n} items to the trash"));
+        if !no_trash.is_empty() {
+            self.send(Event::NoTrash {
+                entries: no_trash,
+                reason,
+            });
+        }
+    }
+
+    async fn copy(&self, scan: u64, sources: Vec<Entry>, to: Place) {
+        let label = match sources.as_slice() {
+            [one] => one.name.clone(),
+            many => format!("{} items", many.len()),
+        };
+        let cancel = CancellationToken::new();
+        if let Ok(mut scans) = self.scans.lock() {
+            scans.push((scan, cancel.clone()));
+        }
+        self.send(Event::ScanStarted { scan, label });
+        let result = self.plan_all(scan, &sources, &to, &cancel).await;
+        if let Ok(mut scans) = self.scans.lock() {
+            scans.retain(|(s, _)| *s != scan);
+        }
+        match result {
+            Ok(plan) => {
+                let queued = plan.specs.len();
+                self.engine.add(plan.specs).await;
+                self.send(Event::ScanDone {
+                    scan,
+                    queued,
+                    unchanged: plan.unchanged.len(),
+                    problems: plan.problems,
+                });
+            }
+            Err(e) => self.send(Event::ScanFailed {
+                scan,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// One plan for all the sources: a folder is copied as a folder of that name.
+    async fn plan_all(
+        &self,
+        scan_id: u64,
+        sources: &[Entry],
+        to: &Place,
+        cancel: &CancellationToken,
+    ) -> Result<Plan, PlanError> {
+        let dest = self.folder(to).await.map_err(|e| PlanError::Local {
+            path: format!("{to:?}"),
+            message: e.to_string(),
+        })?;
+        let mut total = Plan::default();
+        let mut done = ScanCounts::default();
+        for source in sources {
+            let events = self.events.clone();
+            let last = std::sync::Mutex::new(Instant::now() - SCAN_REPORT_EVERY);
+            let before = done;
+            let progress = move |c: ScanCounts| {
+                let Ok(mut last) = last.lock() else { return };
+                if last.elapsed() >= SCAN_REPORT_EVERY {
+                    *last = Instant::now();
+                    let counts = ScanCounts {
+                        folders: before.folders + c.folders,
+                        files: before.files + c.files,
+                        bytes: before.bytes + c.bytes,
+                    };
+                    let _ = events.send(Event::Scanning {
+                        scan: scan_id,
+                        counts,
+                    });
+                }
+            };
+            let scan = Scan {
+                encoding: self.encoding,
+                dry_run: false,
+                cancel: cancel.clone(),
+                progress: &progress,
+            };
+            let plan = match (&source.key, &dest) {
+                (Key::Local(path), Key::Drive(parent)) => {
+                    let base = if source.is_dir {
+                        let name =
+                            names::drive_name(path.file_name().unwrap_or_default(), self.encoding)
+                                .map_err(|e| PlanError::Local {
+                                    path: path.display().to_string(),
+                                    message: e.to_string(),
+                                })?;
+                        self.drive.client.ensure_folder(parent, &name).await?.id
+                    } else {
+                        parent.clone()
+                    };
+                    plan_upload(&self.drive.client, path, Some(&base), &scan).await?
+                }
+                (Key::Drive(id), Key::Local(dir)) => {
+                    let node = self.drive.client.node(id).await?;
+                    let target: PathBuf = if node.is_folder() {
+                        dir.join(names::local_name(node.name(), self.encoding))
+                    } else {
+                        dir.clone()
+                    };
+                    plan_download(&self.drive.client, &node, &target, &scan).await?
+                }
+                (from, to) => {
+                    return Err(PlanError::Local {
+                        path: source.name.clone(),
+                        message: format!(
+                            "copies go between local and Drive ({:?} to {:?})",
+                            side_of(from),
+                            side_of(to)
+                        ),
+                    });
+                }
+            };
+            done.folders += plan.counts.folders;
+            done.files += plan.counts.files;
+            done.bytes += plan.counts.bytes;
+            total.specs.extend(plan.specs);
+            total.unchanged.extend(plan.unchanged);
+            total.problems.extend(plan.problems);
+        }
+        total.counts = done;
+        Ok(total)
+    }
+
+    async fn info(&self, entry: Entry) {
+        let mut lines = Vec::new();
+        match &entry.key {
+            Key::Drive(_) => match self.drive.node(&entry.key).await {
+                Ok(node) => {
+                    lines.push(format!("name      {}", node.name()));
+                    lines.push(format!("node id   {}", node.id));
+                    lines.push(format!("kind      {} ({})", node.kind, node.status));
+                    if node.is_file() {
+                        lines.push(format!(
+                            "size      {} ({} bytes)",
+                            humansize::format_size(node.size(), humansize::BINARY),
+                            node.size()
+                        ));
+                        lines.push(format!("MD5       {}", node.md5().unwrap_or("-")));
+                    }
+                    lines.push(format!(
+                        "created   {}",
+                        node.created_date.as_deref().unwrap_or("-")
+                    ));
+                    lines.push(format!(
+                        "modified  {}",
+                        node.modified_date.as_deref().unwrap_or("-")
+                    ));
+                    lines.push(format!("version   {}", node.version));
+                    if node.is_file() {
+                        lines.push(match self.drive.client.temp_link(&node.id).await {
+                            Ok(_) => "tempLink  available (downloads of large files use it)".into(),
+                            Err(e) => format!("tempLink  not available: {e}"),
+                        });
+                    }
+                }
+                Err(e) => lines.push(e.to_string()),
+            },
+            Key::Local(path) => {
+                lines.push(format!("path      {}", path.display()));
+                if !entry.is_dir {
+                    lines.push(format!(
+                        "size      {} ({} bytes)",
+                        humansize::format_size(entry.size, humansize::BINARY),
+                        entry.size
+                    ));
+                    let p = path.clone();
+                    let md5 = tokio::task::spawn_blocking(move || file_md5(&p)).await;
+                    lines.push(match md5 {
+                        Ok(Ok(m)) => format!("MD5       {m}"),
+                        Ok(Err(e)) => format!("MD5       unreadable: {e}"),
+                        Err(e) => format!("MD5       {e}"),
+                    });
+                }
+            }
+        }
+        self.send(Event::Info {
+            title: entry.name,
+            lines,
+        });
+    }
+}
+
+/// Polls the changes feed; any news about a node becomes `DriveChanged` with the folders it
+/// touched. Without a stored checkpoint the first pass only finds the current one.
+async fn follow_changes(
+    client: Arc<Client>,
+    mut checkpoint: Option<String>,
+    save: Option<SaveCheckpoint>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut first = checkpoint.is_none();
+    match client.root_id().await {
+        Ok(root) => {
+            let _ = events.send(Event::DriveRoot(root));
+        }
+        Err(e) => tracing::info!("root folder: {e}"),
+    }
+    let mut saved = checkpoint.clone();
+    loop {
+        let mut touched: Vec<String> = Vec::new();
+        match client.changes(checkpoint.as_deref(), false).await {
+            Ok(mut stream) => loop {
+                match stream.next_set().await {
+                    Ok(Some(set)) => {
+                        if !first {
+                            for node in &set.nodes {
+                                touched.push(node.id.clone());
+                                touched.extend(node.parents.iter().cloned());
+                            }
+                        }
+                        if let Some(cp) = set.checkpoint.filter(|c| !c.is_empty()) {
+                            checkpoint = Some(cp);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::info!("changes feed: {e}");
+                        break;
+                    }
+                }
+            },
+            Err(e) => tracing::info!("changes feed: {e}"),
+        }
+        first = false;
+        if let (Some(save), Some(cp)) = (&save, &checkpoint)
+            && saved.as_ref() != Some(cp)
+        {
+            save(cp);
+            saved = Some(cp.clone());
+        }
+        if !touched.is_empty() {
+            touched.sort();
+            touched.dedup();
+            if events.send(Event::DriveChanged(touched)).is_err() {
+                return;
+            }
+        }
+        if events.is_closed() {
+            return;
+        }
+        tokio::time::sleep(CHANGES_EVERY).await;
+    }
+}

@@ -1,0 +1,233 @@
+//! Starting the file manager: connect the remote, open its queue journal, read the user's
+//! keymap, start the backend and hand the terminal to the runtime. And the demo: a seeded
+//! acd-emu in-process, authorized through its real OAuth flow, on temp folders.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::app::keymap::Keymap;
+use crate::app::pane::Place;
+use crate::auth::flow::{Authorization, DEFAULT_REDIRECT, Pasted};
+use crate::backend::{self, BackendOptions};
+use crate::cli::session::{Session, SessionError};
+use crate::config::{ConfigError, ConfigFile};
+use crate::emu::{self, EmuConfig, seed::SeedSpec, settings::Settings};
+use crate::transfer::EngineOptions;
+use crate::transfer::journal::Journal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("the terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+pub struct Launch {
+    pub remote: String,
+    pub local: PathBuf,
+    pub transfers: usize,
+    pub journal_dir: Option<PathBuf>,
+    pub log_path: Option<PathBuf>,
+}
+
+/// The user's keymap.toml beside the config file, laid over the defaults.
+pub fn keymap(config_path: &Path) -> Result<Keymap, LaunchError> {
+    let path = config_path
+        .parent()
+        .map(|d| d.join("keymap.toml"))
+        .filter(|p| p.exists());
+    let text = match &path {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| LaunchError::Setup(format!("{}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    Keymap::with_overrides(text.as_deref()).map_err(|e| {
+        LaunchError::Setup(format!(
+            "{e}\n(fix or remove {}; `acdc --help` lists the key names)",
+            path.map(|p| p.display().to_string()).unwrap_or_default()
+        ))
+    })
+}
+
+/// Colours unless NO_COLOR is set (https://no-color.org) or the terminal is monochrome.
+fn wants_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
+}
+
+fn utc_offset() -> i32 {
+    chrono::Local::now().offset().local_minus_utc()
+}
+
+/// Runs the file manager on `launch.remote` until the user quits.
+pub async fn open(session: &Session, launch: Launch) -> Result<(), LaunchError> {
+    let keymap = keymap(&session.config_path)?;
+    let (client, options) = session.connect(&launch.remote).await?;
+    let journal = match &launch.journal_dir {
+        Some(dir) => Some(Journal::open(dir).map_err(|e| LaunchError::Setup(e.to_string()))?),
+        None => None,
+    };
+    let config_path = session.config_path.clone();
+    let remote = launch.remote.clone();
+    // rclone keeps the changes feed's checkpoint in the remote's section; so do we.
+    let save_checkpoint: backend::SaveCheckpoint = Arc::new(move |checkpoint: &str| {
+        let saved = ConfigFile::load(&config_path).and_then(|mut file| {
+            file.set(&remote, "checkpoint", checkpoint);
+            file.save()
+        });
+        if let Err(e) = saved {
+            tracing::warn!("could not keep the changes checkpoint: {e}");
+        }
+    });
+    let engine = EngineOptions {
+        concurrency: launch.transfers.max(1),
+        templink_threshold: options.templink_threshold,
+        ..EngineOptions::default()
+    };
+    let (requests, events) = backend::start(
+        client,
+        BackendOptions {
+            remote: options,
+            engine,
+            journal,
+            save_checkpoint: Some(save_checkpoint),
+        },
+    );
+    let mut app = App::new(
+        &launch.remote,
+        Place::Local(launch.local.clone()),
+        keymap,
+        launch.transfers.max(1),
+    );
+    app.color = wants_color();
+    app.utc_offset = utc_offset();
+    app.log_path = launch
+        .log_path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "(none: start with --log-file FILE)".into());
+    crate::runtime::run(app, requests, events).await?;
+    Ok(())
+}
+
+/// The demo's folders and server, removed when it ends.
+pub struct Demo {
+    pub server: emu::EmuServer,
+    pub folder: tempfile::TempDir,
+    pub session: Session,
+}
+
+/// Starts the seeded emulator, authorizes through its OAuth flow (auto-approve plays the
+/// user), and writes a config with one remote, `demo`, in a temp folder with sample files.
+pub async fn demo(seed: SeedSpec) -> Result<Demo, LaunchError> {
+    let setup = |e: &dyn std::fmt::Display| LaunchError::Setup(format!("demo: {e}"));
+    let server = emu::serve(EmuConfig {
+        seed: Some(seed),
+        settings: Settings {
+            auto_approve: true,
+            ..Settings::default()
+        },
+        ..EmuConfig::default()
+    })
+    .await
+    .map_err(|e| setup(&e))?;
+    let folder = tempfile::Builder::new()
+        .prefix("acdc-demo-")
+        .tempdir()
+        .map_err(|e| setup(&e))?;
+    let auth_url = format!("{}/ap/oa", server.url());
+    let token_url = format!("{}/auth/o2/token", server.url());
+    let client = crate::auth::oauth_client(
+        emu::oauth::DEFAULT_CLIENT_ID,
+        emu::oauth::DEFAULT_CLIENT_SECRET,
+        &auth_url,
+        &token_url,
+    )
+    .map_err(|e| setup(&e))?;
+    let authorization = Authorization::start(client, DEFAULT_REDIRECT).map_err(|e| setup(&e))?;
+    // The browser's part: the consent page approves at once and redirects with the code.
+    let answer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| setup(&e))?
+        .get(&authorization.url)
+        .send()
+        .await
+        .map_err(|e| setup(&e))?;
+    let location = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| setup(&"the emulator's consent page did not redirect"))?
+        .to_string();
+    let code = match authorization.understand_paste(&location) {
+        Ok(Pasted::Code(code)) => code,
+        Ok(Pasted::Token(_)) => return Err(setup(&"unexpected token in the redirect")),
+        Err(e) => return Err(setup(&e)),
+    };
+    let token = authorization.exchange(&code).await.map_err(|e| setup(&e))?;
+    let config_path = folder.path().join("acdc.conf");
+    let mut file = ConfigFile::parse(&config_path, "")?;
+    for (key, value) in [
+        ("type", crate::config::ACD_TYPE.to_string()),
+        ("client_id", emu::oauth::DEFAULT_CLIENT_ID.to_string()),
+        (
+            "client_secret",
+            emu::oauth::DEFAULT_CLIENT_SECRET.to_string(),
+        ),
+        ("auth_url", auth_url),
+        ("token_url", token_url),
+        ("endpoint_url", server.endpoint_url()),
+        ("token", token.to_json()),
+    ] {
+        file.set("demo", key, &value);
+    }
+    file.save()?;
+    let local = folder.path().join("local");
+    write_samples(&local).map_err(|e| setup(&e))?;
+    let session = Session {
+        config_path,
+        overrides: Default::default(),
+        retry: Default::default(),
+    };
+    Ok(Demo {
+        server,
+        folder,
+        session,
+    })
+}
+
+/// A few files for the local pane, so there is something to copy up at once.
+fn write_samples(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("Holiday photos"))?;
+    for (path, bytes) in emu::seed::SAMPLES {
+        let name = Path::new(path).file_name().unwrap_or_default();
+        let target = if path.starts_with("Photos/") {
+            dir.join("Holiday photos").join(name)
+        } else {
+            dir.join(name)
+        };
+        std::fs::write(target, bytes)?;
+    }
+    std::fs::write(
+        dir.join("README-demo.txt"),
+        "This folder is the demo's local side. Copy files to the Drive with F5 (or c).\n",
+    )
+}
+
+impl Demo {
+    pub fn local(&self) -> PathBuf {
+        self.folder.path().join("local")
+    }
+
+    pub fn journal_dir(&self) -> PathBuf {
+        self.folder.path().join("queue")
+    }
+}

@@ -1,0 +1,134 @@
+//! Modal boxes drawn over the panes: confirm, text input, read-only text (info, the log),
+//! and the help screen, which lists every key bound in every mode.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::Theme;
+use super::text::{fit, pad, printable};
+use crate::app::keymap::{Action, Mode};
+use crate::app::{App, Dialog};
+
+fn centered(screen: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(screen.width);
+    let h = height.min(screen.height);
+    Rect::new(
+        screen.x + (screen.width - w) / 2,
+        screen.y + (screen.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// "y/Enter yes · n/Esc no", from the keys actually bound.
+fn keys_line(app: &App, mode: Mode, actions: &[Action]) -> String {
+    actions
+        .iter()
+        .filter_map(|&a| {
+            let keys = app.keymap.keys(mode, a);
+            (!keys.is_empty()).then(|| {
+                let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                format!("{} {}", k.join("/"), a.describe())
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+pub fn draw(frame: &mut Frame, app: &App, dialog: &Dialog, theme: Theme) {
+    let screen = frame.area();
+    let width = screen.width.saturating_sub(4).clamp(20, 72);
+    let inner_w = width.saturating_sub(4) as usize;
+    let (title, mut lines, footer) = match dialog {
+        Dialog::Confirm { title, lines, .. } => (
+            title.clone(),
+            lines
+                .iter()
+                .map(|l| Line::from(printable(l)))
+                .collect::<Vec<_>>(),
+            keys_line(app, Mode::Confirm, &[Action::Yes, Action::No]),
+        ),
+        Dialog::Input { title, text, .. } => {
+            // The end of what is typed stays in view, with a block for the cursor.
+            let shown = super::text::fit_left(&printable(text), inner_w.saturating_sub(1));
+            (
+                title.clone(),
+                vec![Line::from(vec![Span::styled(
+                    pad(&format!("{shown}█"), inner_w),
+                    theme
+                        .cursor()
+                        .remove_modifier(Modifier::REVERSED)
+                        .add_modifier(Modifier::UNDERLINED),
+                )])],
+                keys_line(app, Mode::Input, &[Action::Accept, Action::Cancel]),
+            )
+        }
+        Dialog::Text { title, lines } => (
+            title.clone(),
+            lines.iter().map(|l| Line::from(printable(l))).collect(),
+            "any key closes".to_string(),
+        ),
+    };
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(fit(&footer, inner_w), theme.dim())));
+    let height = (lines.len() as u16 + 2).min(screen.height);
+    let area = centered(screen, width, height);
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .title_top(Line::from(format!(
+            " {} ",
+            fit(&printable(&title), inner_w)
+        )))
+        .border_style(theme.fg(ratatui::style::Color::Yellow));
+    let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+pub fn help(frame: &mut Frame, app: &App, theme: Theme) {
+    let screen = frame.area();
+    let area = centered(
+        screen,
+        screen.width.saturating_sub(2).min(100),
+        screen.height,
+    );
+    frame.render_widget(Clear, area);
+    let block = Block::bordered().title_top(Line::from(" Help — every key, as bound now "));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let key_w = 20usize;
+    let mut lines = Vec::new();
+    for mode in Mode::ALL {
+        lines.push(Line::from(Span::styled(
+            match mode {
+                Mode::Panes => "Panes",
+                Mode::Trash => "Trash view",
+                Mode::Queue => "Queue",
+                Mode::Confirm => "Questions",
+                Mode::Input => "Typing a name",
+                Mode::Help => "This screen",
+            },
+            theme.folder(),
+        )));
+        for (action, keys) in app.keymap.bindings(mode) {
+            let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            lines.push(Line::from(vec![
+                Span::styled(pad(&format!("  {}", k.join(" ")), key_w), theme.selected()),
+                Span::raw(action.describe()),
+            ]));
+        }
+        lines.push(Line::default());
+    }
+    lines.push(Line::from(
+        "Esc then a digit is that F-key (Esc 5 = F5), for terminals that lose F-keys.",
+    ));
+    lines.push(Line::from(format!(
+        "Keys are set in keymap.toml in acdc's config folder. Log: {}",
+        app.log_path
+    )));
+    let scroll = app.help.unwrap_or(0).min(lines.len().saturating_sub(1));
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+}
