@@ -22,6 +22,7 @@ use crate::names;
 use crate::transfer::journal::Journal;
 use crate::transfer::plan::{Plan, PlanError, Scan, ScanCounts, plan_download, plan_upload};
 use crate::transfer::{Engine, EngineOptions};
+use crate::ui::text::count;
 
 /// How often the changes feed is asked for news.
 const CHANGES_EVERY: Duration = Duration::from_secs(4);
@@ -190,7 +191,11 @@ impl Backend {
                     }
                 }
                 let n = entries.len() - failed.len();
-                self.report_many(Side::Local, failed, format!("deleted {n} items for good"));
+                self.report_many(
+                    Side::Local,
+                    failed,
+                    format!("deleted {} for good", count(n, "item")),
+                );
             }
             Request::Restore { entries } => {
                 let mut failed = Vec::new();
@@ -200,7 +205,11 @@ impl Backend {
                     }
                 }
                 let n = entries.len() - failed.len();
-                self.report_many(Side::Drive, failed, format!("restored {n} items"));
+                self.report_many(
+                    Side::Drive,
+                    failed,
+                    format!("restored {}", count(n, "item")),
+                );
             }
             Request::Info { entry } => self.info(entry).await,
             Request::Queue(command) => self.engine.send(command),
@@ -294,7 +303,11 @@ impl Backend {
             }
         }
         let n = entries.len() - failed.len() - no_trash.len();
-        self.report_many(side, failed, format!("moved {n} items to the trash"));
+        self.report_many(
+            side,
+            failed,
+            format!("moved {} to the trash", count(n, "item")),
+        );
         if !no_trash.is_empty() {
             self.send(Event::NoTrash {
                 entries: no_trash,
@@ -306,7 +319,7 @@ impl Backend {
     async fn copy(&self, scan: u64, sources: Vec<Entry>, to: Place) {
         let label = match sources.as_slice() {
             [one] => one.name.clone(),
-            many => format!("{} items", many.len()),
+            many => count(many.len(), "item"),
         };
         let cancel = CancellationToken::new();
         if let Ok(mut scans) = self.scans.lock() {

@@ -16,6 +16,8 @@ use crate::fs::{Entry, Key, Space};
 pub use crate::transfer::Command as QueueCommand;
 use crate::transfer::Event as EngineEvent;
 use crate::transfer::plan::ScanCounts;
+// Sizes read the same in dialogs as in the panes.
+use crate::ui::text::{count, size as size_text};
 use keymap::{Action, Keymap, Mode};
 use pane::{Pane, Place, Side};
 use queue::{Queue, ScanRow};
@@ -324,7 +326,7 @@ impl App {
     fn go(&mut self, i: usize, place: Place, remember: Option<String>) -> Vec<Request> {
         let pane = &mut self.panes[i];
         pane.place = place;
-        pane.selected.clear();
+        pane.clear_selection();
         pane.filter.clear();
         pane.cursor = 0;
         pane.remember = remember;
@@ -518,7 +520,7 @@ fn on_confirm(app: &mut App, action: Action) -> Vec<Request> {
     match on_yes {
         Confirmed::Trash { side, entries } => {
             for pane in &mut app.panes {
-                pane.selected.clear();
+                pane.clear_selection();
             }
             vec![Request::Trash { side, entries }]
         }
@@ -529,10 +531,6 @@ fn on_confirm(app: &mut App, action: Action) -> Vec<Request> {
             vec![Request::Quit]
         }
     }
-}
-
-fn size_text(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::BINARY)
 }
 
 fn ask_quit(app: &mut App) -> Vec<Request> {
@@ -654,7 +652,7 @@ fn on_pane_action(app: &mut App, action: Action) -> Vec<Request> {
         Action::Restore => {
             let entries = app.panes[i].targets();
             if !entries.is_empty() {
-                app.panes[i].selected.clear();
+                app.panes[i].clear_selection();
                 return vec![Request::Restore { entries }];
             }
         }
@@ -705,7 +703,7 @@ fn copy(app: &mut App, i: usize) -> Vec<Request> {
     }
     let to = target.place.clone();
     let scan = app.id();
-    app.panes[i].selected.clear();
+    app.panes[i].clear_selection();
     app.queue.collapsed = false;
     vec![Request::Copy { scan, sources, to }]
 }
@@ -724,7 +722,7 @@ fn ask_trash(app: &mut App, i: usize) {
     let folders = entries.iter().filter(|e| e.is_dir).count();
     let what = match entries.as_slice() {
         [one] => format!("{:?}", one.name),
-        many => format!("{} items", many.len()),
+        many => count(many.len(), "item"),
     };
     let mut lines = vec![format!(
         "Move {what} ({}{}) to the trash?",
@@ -904,7 +902,10 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
             for p in problems {
                 app.report(p);
             }
-            app.status = format!("queued {queued} files, {unchanged} already there");
+            app.status = format!(
+                "queued {}, {unchanged} already there",
+                count(queued, "file")
+            );
             if refused > 0 {
                 app.status += &format!("; {refused} not copied (L shows why)");
             }
@@ -955,8 +956,8 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
                 lines: vec![
                     reason,
                     format!(
-                        "Delete {} items ({}) permanently? This cannot be undone.",
-                        entries.len(),
+                        "Delete {} ({}) permanently? This cannot be undone.",
+                        count(entries.len(), "item"),
                         size_text(total)
                     ),
                 ],

@@ -68,7 +68,12 @@ pub struct Pane {
     pub cursor: usize,
     /// First row shown.
     pub offset: usize,
-    pub selected: HashSet<Key>,
+    /// Changed only through the methods below, which keep `selected_bytes` true.
+    selected: HashSet<Key>,
+    /// The selection's total size, kept as it changes so drawing never sums 100,000 rows.
+    selected_bytes: u64,
+    /// How many entries the view was last built from.
+    sorted: usize,
     pub sort: Sort,
     pub filter: String,
     pub loading: bool,
@@ -91,6 +96,8 @@ impl Pane {
             cursor: 0,
             offset: 0,
             selected: HashSet::new(),
+            selected_bytes: 0,
+            sorted: 0,
             sort: Sort::Name,
             filter: String::new(),
             loading: false,
@@ -126,6 +133,7 @@ impl Pane {
         }
         self.entries.clear();
         self.view.clear();
+        self.sorted = 0;
         self.cursor = 0;
         self.offset = 0;
     }
@@ -137,17 +145,30 @@ impl Pane {
             self.loading = false;
             let present: HashSet<&Key> = self.entries.iter().map(|e| &e.key).collect();
             self.selected.retain(|k| present.contains(k));
+            self.selected_bytes = self
+                .entries
+                .iter()
+                .filter(|e| self.selected.contains(&e.key))
+                .map(|e| e.size)
+                .sum();
+        }
+        // Sorting the whole folder for every page would cost pages × n log n on a folder
+        // of 100,000; sort when it has doubled since the last sort, and at the end.
+        if !done && self.sorted > 0 && self.entries.len() < 2 * self.sorted {
+            return;
         }
         self.rebuild_view();
-        if let Some(name) = self.remember.clone() {
-            if let Some(pos) = self.view.iter().position(|&i| self.entries[i].name == name) {
-                self.cursor = pos;
-                if done {
-                    self.remember = None;
+        match self.remember.clone() {
+            Some(name) => {
+                if let Some(pos) = self.view.iter().position(|&i| self.entries[i].name == name) {
+                    self.cursor = pos;
                 }
             }
-        } else if let Some(key) = keep {
-            self.put_cursor_on(&key);
+            None => {
+                if let Some(key) = keep {
+                    self.put_cursor_on(&key);
+                }
+            }
         }
         if done {
             self.remember = None;
@@ -186,6 +207,7 @@ impl Pane {
             }),
         }
         self.view = view;
+        self.sorted = self.entries.len();
         self.cursor = self.cursor.min(self.view.len().saturating_sub(1));
     }
 
@@ -233,19 +255,38 @@ impl Pane {
     }
 
     pub fn toggle_select(&mut self) {
-        if let Some(key) = self.cursor_entry().map(|e| e.key.clone())
-            && !self.selected.remove(&key)
-        {
-            self.selected.insert(key);
+        if let Some(&i) = self.view.get(self.cursor) {
+            let on = !self.selected.contains(&self.entries[i].key);
+            self.set_selected(i, on);
         }
     }
 
-    pub fn invert_selection(&mut self) {
-        for &i in &self.view {
-            let key = &self.entries[i].key;
-            if !self.selected.remove(key) {
-                self.selected.insert(key.clone());
+    /// Selects or unselects `entries[i]`, keeping the total.
+    fn set_selected(&mut self, i: usize, on: bool) {
+        let entry = &self.entries[i];
+        if on {
+            if self.selected.insert(entry.key.clone()) {
+                self.selected_bytes += entry.size;
             }
+        } else if self.selected.remove(&entry.key) {
+            self.selected_bytes -= entry.size;
+        }
+    }
+
+    pub fn is_selected(&self, key: &Key) -> bool {
+        self.selected.contains(key)
+    }
+
+    pub fn clear_selection(&mut self) {
+        self.selected.clear();
+        self.selected_bytes = 0;
+    }
+
+    pub fn invert_selection(&mut self) {
+        for v in 0..self.view.len() {
+            let i = self.view[v];
+            let on = !self.selected.contains(&self.entries[i].key);
+            self.set_selected(i, on);
         }
     }
 
@@ -258,19 +299,16 @@ impl Pane {
             .build()
             .map_err(|e| format!("{pattern:?} is not a pattern: {e}"))?
             .compile_matcher();
-        let mut matched = 0;
-        for &i in &self.view {
-            let entry = &self.entries[i];
-            if glob.is_match(&entry.name) {
-                matched += 1;
-                if select {
-                    self.selected.insert(entry.key.clone());
-                } else {
-                    self.selected.remove(&entry.key);
-                }
-            }
+        let matching: Vec<usize> = self
+            .view
+            .iter()
+            .copied()
+            .filter(|&i| glob.is_match(&self.entries[i].name))
+            .collect();
+        for &i in &matching {
+            self.set_selected(i, select);
         }
-        Ok(matched)
+        Ok(matching.len())
     }
 
     /// What an operation acts on: the selection, or else the entry under the cursor.
@@ -288,10 +326,7 @@ impl Pane {
 
     /// Count and total size of the selection.
     pub fn selection_total(&self) -> (usize, u64) {
-        self.entries
-            .iter()
-            .filter(|e| self.selected.contains(&e.key))
-            .fold((0, 0), |(n, b), e| (n + 1, b + e.size))
+        (self.selected.len(), self.selected_bytes)
     }
 
     /// The place one level up, and the name to put the cursor on there.
@@ -374,6 +409,25 @@ mod tests {
         assert_eq!(names(&p), ["Z", "c", "b", "A"]);
         p.set_sort(Sort::Date);
         assert_eq!(names(&p), ["Z", "A", "b", "c"]);
+    }
+
+    #[test]
+    fn a_big_folder_is_sorted_as_it_doubles_and_at_the_end() {
+        let mut p = Pane::new(Side::Drive, Place::Drive(vec![]));
+        p.begin_listing(1);
+        let page = |from: usize| {
+            (from..from + 100)
+                .map(|i| file(&format!("f{i:05}"), 1, 1))
+                .collect()
+        };
+        p.add_page(page(0), false);
+        assert_eq!(p.view.len(), 100, "the first page shows at once");
+        p.add_page(page(100), false);
+        assert_eq!(p.view.len(), 200);
+        p.add_page(page(200), false);
+        assert_eq!(p.view.len(), 200, "not sorted again until it doubles");
+        p.add_page(page(300), true);
+        assert_eq!(p.view.len(), 400, "all of it at the end");
     }
 
     #[test]

@@ -190,7 +190,11 @@ fn select_two_and_copy_them_to_the_other_pane() {
         ["a.txt", "b.txt"]
     );
     assert_eq!(to, &Place::Local("/home/me".into()));
-    assert!(app.panes[1].selected.is_empty(), "the selection is used up");
+    assert_eq!(
+        app.panes[1].selection_total(),
+        (0, 0),
+        "the selection is used up"
+    );
     // Without a selection, the entry under the cursor goes (c is under it now).
     let out = update(&mut app, ch('c'));
     let Request::Copy { sources, .. } = &out[0] else {

@@ -9,10 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::Theme;
-use super::text::{fit_left, pad, pad_left, printable, size};
+use super::text::{fit, fit_left, pad, pad_left, printable, size};
 use crate::app::pane::Side;
 use crate::app::{App, Focus, layout};
 use crate::fs::Space;
+use unicode_width::UnicodeWidthStr;
 
 /// Amazon Drive empties its trash 30 days after an item went in.
 pub const TRASH_DAYS: i64 = 30;
@@ -39,7 +40,8 @@ fn columns(width: usize, trash: bool) -> Columns {
     } else if width >= 60 {
         (16, "%Y-%m-%d %H:%M")
     } else if width >= 30 {
-        (8, "%y-%m-%d")
+        // "Dec 02" this half-year, "Jun 2016" before: ls's habit, in 8 cells.
+        (8, "short")
     } else {
         (0, "")
     };
@@ -54,9 +56,14 @@ fn columns(width: usize, trash: bool) -> Columns {
     }
 }
 
-fn date(secs: Option<i64>, offset: i32, format: &str) -> String {
+fn date(secs: Option<i64>, now: i64, offset: i32, format: &str) -> String {
     let Some(secs) = secs else {
         return String::new();
+    };
+    let format = match format {
+        "short" if (now - secs).abs() < 180 * 86_400 => "%b %d",
+        "short" => "%b %Y",
+        long => long,
     };
     let tz = FixedOffset::east_opt(offset).unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
     DateTime::from_timestamp(secs, 0)
@@ -88,6 +95,29 @@ fn space_text(side: Side, space: Option<Space>) -> String {
         }
         (_, _, _, Some(free)) => format!("{} free", size(free)),
         _ => String::new(),
+    }
+}
+
+/// A border's text: `left` and, where both fit, `right` at the far end; never overlapping.
+pub fn border_line(left: &str, right: &str, width: usize) -> Line<'static> {
+    let left = if left.is_empty() {
+        String::new()
+    } else {
+        format!(" {left} ")
+    };
+    let right = if right.is_empty() {
+        String::new()
+    } else {
+        format!(" {right} ")
+    };
+    let (lw, rw) = (left.width(), right.width());
+    if lw + rw < width {
+        let gap = "─".repeat(width - lw - rw);
+        Line::from(format!("{left}{gap}{right}"))
+    } else if left.is_empty() {
+        Line::from(fit(&right, width))
+    } else {
+        Line::from(fit(&left, width))
     }
 }
 
@@ -125,12 +155,12 @@ pub fn draw(frame: &mut Frame, app: &App, index: usize, area: Rect, theme: Theme
     };
     let block = Block::bordered()
         .border_style(border)
-        .title_top(Line::from(format!(" {title} ")).left_aligned())
-        .title_top(Line::from(top_right).right_aligned())
-        .title_bottom(Line::from(format!(" {bottom_left} ")).left_aligned())
-        .title_bottom(
-            Line::from(format!(" {} ", space_text(pane.side, pane.space))).right_aligned(),
-        );
+        .title_top(border_line(&title, &top_right, inner_w))
+        .title_bottom(border_line(
+            &bottom_left,
+            &space_text(pane.side, pane.space),
+            inner_w,
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let cols = columns(inner.width as usize, pane.in_trash());
@@ -167,7 +197,7 @@ pub fn draw(frame: &mut Frame, app: &App, index: usize, area: Rect, theme: Theme
     let now = (app.now_ms / 1000) as i64;
     for (row, &i) in pane.view.iter().enumerate().skip(pane.offset).take(rows) {
         let entry = &pane.entries[i];
-        let selected = pane.selected.contains(&entry.key);
+        let selected = pane.is_selected(&entry.key);
         let name = if entry.is_dir {
             format!("/{}", printable(&entry.name))
         } else {
@@ -190,7 +220,7 @@ pub fn draw(frame: &mut Frame, app: &App, index: usize, area: Rect, theme: Theme
             let d = if pane.in_trash() {
                 trash_age(entry.modified, now, cols.date > 8)
             } else {
-                date(entry.modified, app.utc_offset, cols.format)
+                date(entry.modified, now, app.utc_offset, cols.format)
             };
             line += &format!(" {}", pad(&d, cols.date));
         }

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::Theme;
+use super::pane::border_line;
 use super::text::{duration, fit, pad, pad_left, printable, size};
 use crate::app::queue::JobRow;
 use crate::app::{App, Focus, layout};
@@ -31,12 +32,10 @@ fn bar(row: &JobRow, width: usize) -> String {
     if width == 0 {
         return String::new();
     }
-    let fraction = if row.size == 0 {
-        if row.state == TransferState::Done {
-            1.0
-        } else {
-            0.0
-        }
+    let fraction = if row.state == TransferState::Done {
+        1.0
+    } else if row.size == 0 {
+        0.0
     } else {
         (row.bytes as f64 / row.size as f64).clamp(0.0, 1.0)
     };
@@ -95,10 +94,17 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     } else {
         Style::default()
     };
+    let room = area.width.saturating_sub(2) as usize;
+    let totals = header(app);
+    // Where both do not fit, the totals matter more than the panel's name.
+    let name = if totals.len() + 10 < room {
+        "Queue"
+    } else {
+        ""
+    };
     let block = Block::bordered()
         .border_style(border)
-        .title_top(Line::from(" Queue ").left_aligned())
-        .title_top(Line::from(format!(" {} ", header(app))).right_aligned());
+        .title_top(border_line(name, &totals, room));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;

@@ -77,12 +77,23 @@ pub fn printable(name: &str) -> String {
         .collect()
 }
 
+/// "1 file", "2 files".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub fn size(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::BINARY.decimal_places(1))
 }
 
 pub fn duration(secs: u64) -> String {
-    if secs >= 3600 {
+    if secs >= 86_400 {
+        format!("{}d {}h", secs / 86_400, secs / 3600 % 24)
+    } else if secs >= 3600 {
         format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
     } else {
         format!("{}:{:02}", secs / 60, secs % 60)
@@ -102,6 +113,9 @@ mod tests {
         assert_eq!(pad("議事録", 5).width(), 5);
         assert_eq!(fit_left("/home/me/Photos", 8), "…/Photos");
         assert_eq!(pad_left("1 B", 5), "  1 B");
+        assert_eq!(duration(75), "1:15");
+        assert_eq!(duration(4_094), "1:08:14");
+        assert_eq!(duration(1_865_700), "21d 14h");
     }
 
     #[test]

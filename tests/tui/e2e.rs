@@ -1,0 +1,183 @@
+//! The real binary in a real terminal (tmux), against acd-emu with the demo seed: browse,
+//! copy two Drive files down, trash one and restore it from the trash view, then check the
+//! results on disk and on the Drive itself.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use acdc::drive::content::file_md5;
+use acdc::emu::seed::SeedSpec;
+
+/// A tmux server of our own (its own socket), killed when the test ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16, command: &str) -> Tmux {
+        let socket = format!("acdc-e2e-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-s", "acdc"])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .status()
+            .expect("tmux must be installed for the end-to-end test (apt install tmux)");
+        assert!(status.success(), "tmux did not start");
+        Tmux { socket }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", "acdc", key])
+                .status()
+                .expect("tmux send-keys");
+            assert!(status.success());
+            // A person's pace: each key is handled before the next arrives.
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "acdc"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `ok`, or fails showing it.
+    async fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "waited a minute for {what}; the screen:\n{screen}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_copy_trash_and_restore_in_a_real_terminal() {
+    let demo = acdc::launch::demo(SeedSpec {
+        big_file_size: 1 << 20,
+        many_entries: 300,
+    })
+    .await
+    .expect("demo drive");
+    let data = tempfile::tempdir().expect("temp");
+    let local: PathBuf = demo.local();
+    let command = format!(
+        "ACDC_DATA_DIR={} {} --config {} --remote demo --local {} ; echo acdc-exited-$?; sleep 60",
+        shell_quote(data.path()),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_acdc"))),
+        shell_quote(&demo.session.config_path),
+        shell_quote(&local),
+    );
+    let tmux = Tmux::start(120, 40, &command);
+    tmux.wait_for("the Drive's root", |s| {
+        s.contains("/Documents") && s.contains("README-demo.txt")
+    })
+    .await;
+
+    // Into Documents on the Drive (budget 2017.csv, notes.md, Résumé — draft.txt,
+    // Welcome to acdc.txt, 議事録.txt); select the third and fourth; F5 copies them down.
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.wait_for("Documents", |s| {
+        s.contains("demo:/Documents") && s.contains("Welcome to acdc.txt")
+    })
+    .await;
+    tmux.keys(&["j", "j", "Space", "Space", "F5"]);
+    tmux.wait_for("both copies done", |s| {
+        s.matches(" done").count() >= 2 && s.contains("2/2 files")
+    })
+    .await;
+
+    // F8 the file under the cursor now (議事録.txt) and confirm.
+    tmux.keys(&["F8"]);
+    tmux.wait_for("the confirm dialog", |s| {
+        s.contains("\"議事録.txt\"") && s.contains("to the trash?")
+    })
+    .await;
+    tmux.keys(&["y"]);
+    tmux.wait_for("the trash to take it", |s| {
+        s.contains("moved 1 item to the trash") && s.contains("└ 4 items")
+    })
+    .await;
+
+    // The trash view lists it (last: folders first, then by name); restore it with u.
+    tmux.keys(&["t"]);
+    let screen = tmux
+        .wait_for("the trash view", |s| {
+            s.contains("demo: trash") && s.contains("議事録.txt")
+        })
+        .await;
+    let row = screen
+        .lines()
+        .find(|l| l.contains("議事録.txt"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("30d left"),
+        "days left before the purge: {row}"
+    );
+    tmux.keys(&["End", "u"]);
+    tmux.wait_for("the restore", |s| s.contains("restored 1 item"))
+        .await;
+    tmux.keys(&["t"]);
+    tmux.wait_for("Documents again", |s| {
+        s.contains("demo:/Documents") && s.contains("議事録.txt")
+    })
+    .await;
+    tmux.keys(&["q"]);
+    tmux.wait_for("acdc to exit", |s| s.contains("acdc-exited-0"))
+        .await;
+
+    // What the screen said is what happened.
+    let (client, _) = demo.session.connect("demo").await.expect("connect");
+    let documents = client.resolve("Documents").await.expect("Documents");
+    let children = client.list_all(&documents.id).await.expect("list");
+    for name in ["Résumé — draft.txt", "Welcome to acdc.txt"] {
+        let node = children
+            .iter()
+            .find(|n| n.name() == name)
+            .unwrap_or_else(|| panic!("{name} on the Drive"));
+        let path = local.join(name);
+        assert_eq!(
+            file_md5(&path).ok().as_deref(),
+            node.md5(),
+            "{} has the Drive's MD5",
+            path.display()
+        );
+    }
+    let restored = children
+        .iter()
+        .find(|n| n.name() == "議事録.txt")
+        .expect("the restored file is back in Documents");
+    assert_eq!(restored.status, "AVAILABLE");
+    let leftovers: Vec<_> = std::fs::read_dir(&local)
+        .expect("local")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("acdc-partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "no partial files left: {leftovers:?}");
+}

@@ -1,0 +1,5 @@
+//! The file manager from the outside: its screens as snapshots, and the real binary driven
+//! in a terminal (tmux) against acd-emu.
+
+mod e2e;
+mod snapshots;
