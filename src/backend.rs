@@ -11,10 +11,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::pane::{Place, Side};
+use crate::app::wizard::WizardRequest;
 use crate::app::{Event, Request};
-use crate::config::options::RemoteOptions;
-use crate::drive::Client;
+use crate::auth::AuthError;
+use crate::auth::flow::{self, Authorization, Pasted};
+use crate::cli::session::{Session, SessionError};
+use crate::config::{ConfigFile, NewRemote};
 use crate::drive::content::file_md5;
+use crate::drive::{Client, DriveError};
 use crate::fs::drive::DriveFs;
 use crate::fs::local::LocalFs;
 use crate::fs::{Entry, Fs, FsError, FsResult, Key};
@@ -24,34 +28,58 @@ use crate::transfer::plan::{Plan, PlanError, Scan, ScanCounts, plan_download, pl
 use crate::transfer::{Engine, EngineOptions};
 use crate::ui::text::count;
 
+/// Where checkpoints of the changes feed are kept between runs (rclone's `checkpoint` key).
+type SaveCheckpoint = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How often the changes feed is asked for news.
 const CHANGES_EVERY: Duration = Duration::from_secs(4);
 /// Scan counts sent at most this often.
 const SCAN_REPORT_EVERY: Duration = Duration::from_millis(150);
 
-/// Where checkpoints of the changes feed are kept between runs (rclone's `checkpoint` key).
-pub type SaveCheckpoint = Arc<dyn Fn(&str) + Send + Sync>;
+/// Where a remote's queue is journaled (None: not at all).
+pub type JournalDirs = Arc<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>;
 
 pub struct BackendOptions {
-    pub remote: RemoteOptions,
+    pub session: Session,
     pub engine: EngineOptions,
-    pub journal: Option<Journal>,
-    pub save_checkpoint: Option<SaveCheckpoint>,
+    pub journal_dir: JournalDirs,
+}
+
+/// What exists once a remote answered: its Drive, its transfer engine, its names' encoding.
+struct Connected {
+    drive: DriveFs,
+    engine: Engine,
+    encoding: names::Encoding,
+    changes: tokio::task::AbortHandle,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.changes.abort();
+    }
+}
+
+/// The wizard's authorization in progress.
+struct AuthInProgress {
+    authorization: Authorization,
+    cancel: CancellationToken,
 }
 
 #[derive(Clone)]
 struct Backend {
     local: LocalFs,
-    drive: DriveFs,
-    engine: Engine,
-    encoding: names::Encoding,
+    session: Arc<Session>,
+    engine_options: EngineOptions,
+    journal_dir: JournalDirs,
+    connected: Arc<std::sync::RwLock<Option<Arc<Connected>>>>,
+    auth: Arc<tokio::sync::Mutex<Option<AuthInProgress>>>,
     events: mpsc::UnboundedSender<Event>,
     scans: Arc<std::sync::Mutex<Vec<(u64, CancellationToken)>>>,
 }
 
 /// Starts the backend; requests go in on the sender, events come out of the receiver.
+/// It connects a remote when asked (`Request::Connect`), so the wizard can run first.
 pub fn start(
-    client: Client,
     options: BackendOptions,
 ) -> (
     mpsc::UnboundedSender<Request>,
@@ -59,41 +87,16 @@ pub fn start(
 ) {
     let (requests, mut incoming) = mpsc::unbounded_channel::<Request>();
     let (events, out) = mpsc::unbounded_channel();
-    let client = Arc::new(client);
-    let unfinished = options
-        .journal
-        .as_ref()
-        .map(|j| j.unfinished().len())
-        .unwrap_or(0);
-    let (engine, mut engine_events) =
-        Engine::start(client.clone(), options.engine, options.journal, false);
     let backend = Backend {
         local: LocalFs,
-        drive: DriveFs {
-            client: client.clone(),
-        },
-        engine,
-        encoding: options.remote.encoding,
-        events: events.clone(),
+        session: Arc::new(options.session),
+        engine_options: options.engine,
+        journal_dir: options.journal_dir,
+        connected: Arc::default(),
+        auth: Arc::default(),
+        events,
         scans: Arc::default(),
     };
-    if unfinished > 0 {
-        let _ = events.send(Event::Unfinished(unfinished));
-    }
-    let forward = events.clone();
-    tokio::spawn(async move {
-        while let Some(e) = engine_events.recv().await {
-            if forward.send(Event::Transfer(e)).is_err() {
-                break;
-            }
-        }
-    });
-    tokio::spawn(follow_changes(
-        client,
-        options.remote.checkpoint.clone(),
-        options.save_checkpoint,
-        events.clone(),
-    ));
     tokio::spawn(async move {
         while let Some(request) = incoming.recv().await {
             if request == Request::Quit {
@@ -102,8 +105,22 @@ pub fn start(
             let b = backend.clone();
             tokio::spawn(async move { b.run(request).await });
         }
+        // Quitting: the engine stops (its journal keeps what was unfinished).
+        if let Ok(mut c) = backend.connected.write() {
+            c.take();
+        }
     });
     (requests, out)
+}
+
+fn is_auth_problem(e: &SessionError) -> bool {
+    matches!(
+        e,
+        SessionError::Auth(AuthError::Revoked { .. } | AuthError::NoToken { .. })
+            | SessionError::Drive(DriveError::Auth(
+                AuthError::Revoked { .. } | AuthError::NoToken { .. }
+            ))
+    )
 }
 
 fn side_of(key: &Key) -> Side {
@@ -118,13 +135,237 @@ impl Backend {
         let _ = self.events.send(event);
     }
 
+    fn conn(&self) -> FsResult<Arc<Connected>> {
+        self.connected
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .ok_or_else(|| FsError::Refused("no Drive connected yet".into()))
+    }
+
+    async fn connect(&self, remote: String) {
+        let (client, options) = match self.session.connect(&remote).await {
+            Ok(c) => c,
+            Err(e) if is_auth_problem(&e) => {
+                let settings = self.session.options(&remote).ok();
+                let defaults = crate::app::wizard::amazon_defaults();
+                let remote = match settings {
+                    Some(o) => NewRemote {
+                        name: remote,
+                        client_id: o.client_id,
+                        client_secret: o.client_secret,
+                        auth_url: o.auth_url,
+                        token_url: o.token_url,
+                        endpoint_url: o.endpoint_url,
+                        token: String::new(),
+                    },
+                    None => NewRemote {
+                        name: remote,
+                        ..defaults
+                    },
+                };
+                self.send(Event::NeedsAuth {
+                    remote,
+                    message: e.to_string(),
+                });
+                return;
+            }
+            Err(e) => {
+                self.send(Event::Failed {
+                    sides: Vec::new(),
+                    message: format!("{remote}: {e}"),
+                });
+                return;
+            }
+        };
+        let client = Arc::new(client);
+        let journal = match (self.journal_dir)(&remote).map(|dir| Journal::open(&dir)) {
+            Some(Ok(j)) => Some(j),
+            Some(Err(e)) => {
+                self.send(Event::Failed {
+                    sides: Vec::new(),
+                    message: format!("the queue will not survive a crash: {e}"),
+                });
+                None
+            }
+            None => None,
+        };
+        let unfinished = journal.as_ref().map(|j| j.unfinished().len()).unwrap_or(0);
+        let engine_options = EngineOptions {
+            templink_threshold: options.templink_threshold,
+            ..self.engine_options.clone()
+        };
+        let (engine, mut engine_events) =
+            Engine::start(client.clone(), engine_options, journal, false);
+        let forward = self.events.clone();
+        tokio::spawn(async move {
+            while let Some(e) = engine_events.recv().await {
+                if forward.send(Event::Transfer(e)).is_err() {
+                    break;
+                }
+            }
+        });
+        // rclone keeps the changes feed's checkpoint in the remote's section; so do we.
+        let config_path = self.session.config_path.clone();
+        let name = remote.clone();
+        let save: SaveCheckpoint = Arc::new(move |checkpoint: &str| {
+            let saved = ConfigFile::load(&config_path).and_then(|mut file| {
+                file.set(&name, "checkpoint", checkpoint);
+                file.save()
+            });
+            if let Err(e) = saved {
+                tracing::warn!("could not keep the changes checkpoint: {e}");
+            }
+        });
+        let changes = tokio::spawn(follow_changes(
+            client.clone(),
+            options.checkpoint.clone(),
+            save,
+            self.events.clone(),
+        ))
+        .abort_handle();
+        let connected = Arc::new(Connected {
+            drive: DriveFs { client },
+            engine,
+            encoding: options.encoding,
+            changes,
+        });
+        if let Ok(mut slot) = self.connected.write() {
+            *slot = Some(connected);
+        }
+        self.send(Event::Connected { remote });
+        if unfinished > 0 {
+            self.send(Event::Unfinished(unfinished));
+        }
+    }
+
+    async fn wizard(&self, request: WizardRequest) {
+        match request {
+            WizardRequest::Start {
+                remote,
+                open_browser,
+            } => {
+                if let Err(e) = self.start_auth(&remote, open_browser).await {
+                    self.send(Event::Authorized(Err(e.to_string())));
+                }
+            }
+            WizardRequest::Paste(text) => {
+                let understood = match self.auth.lock().await.as_ref() {
+                    Some(a) => a.authorization.understand_paste(&text),
+                    None => return,
+                };
+                match understood {
+                    Ok(pasted) => self.finish_auth(pasted).await,
+                    Err(e) => self.send(Event::WizardProblem(e.to_string())),
+                }
+            }
+            WizardRequest::Cancel => {
+                if let Some(a) = self.auth.lock().await.take() {
+                    a.cancel.cancel();
+                }
+            }
+            WizardRequest::Save { remote, token_only } => {
+                let path = &self.session.config_path;
+                let loaded = if path.exists() {
+                    ConfigFile::load(path)
+                } else {
+                    ConfigFile::parse(path, "")
+                };
+                let saved = loaded.and_then(|mut file| {
+                    if token_only {
+                        file.set(&remote.name, "token", &remote.token);
+                    } else {
+                        file.add_remote(&remote);
+                    }
+                    file.save()
+                });
+                match saved {
+                    Ok(()) => self.send(Event::RemoteSaved { name: remote.name }),
+                    Err(e) => self.send(Event::WizardProblem(format!(
+                        "could not write {}: {e}",
+                        path.display()
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The authorize URL, a loopback listener for the redirect, a browser if asked.
+    async fn start_auth(&self, remote: &NewRemote, open_browser: bool) -> Result<(), AuthError> {
+        let client = crate::auth::oauth_client(
+            &remote.client_id,
+            &remote.client_secret,
+            &remote.auth_url,
+            &remote.token_url,
+        )?;
+        let redirect = flow::redirect_url();
+        let authorization = Authorization::start(client, &redirect)?;
+        let listener = match flow::loopback_address(&redirect) {
+            Ok(addr) => flow::listen(addr, &authorization, Duration::from_secs(600)).await,
+            Err(e) => Err(e),
+        };
+        let (listening, code) = match listener {
+            Ok((bound, rx)) => (
+                format!("listening on {bound} for Amazon's answer"),
+                Some(rx),
+            ),
+            Err(e) => (format!("{e}; paste the answer instead"), None),
+        };
+        tracing::info!("authorize at {}", authorization.url);
+        let opened = open_browser && flow::open_browser(&authorization.url);
+        self.send(Event::AuthUrl {
+            url: authorization.url.clone(),
+            redirect: redirect.clone(),
+            listening,
+            browser_opened: opened,
+        });
+        let cancel = CancellationToken::new();
+        if let Some(previous) = self.auth.lock().await.replace(AuthInProgress {
+            authorization,
+            cancel: cancel.clone(),
+        }) {
+            previous.cancel.cancel();
+        }
+        if let Some(rx) = code {
+            let backend = self.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    got = rx => match got {
+                        Ok(Ok(code)) => backend.finish_auth(Pasted::Code(code)).await,
+                        Ok(Err(e)) => backend.send(Event::WizardProblem(e.to_string())),
+                        Err(_) => {}
+                    },
+                    _ = cancel.cancelled() => {}
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn finish_auth(&self, pasted: Pasted) {
+        let Some(auth) = self.auth.lock().await.take() else {
+            return;
+        };
+        auth.cancel.cancel();
+        let result = match pasted {
+            Pasted::Token(token) => Ok(token.to_json()),
+            Pasted::Code(code) => auth
+                .authorization
+                .exchange(&code)
+                .await
+                .map(|t| t.to_json())
+                .map_err(|e| e.to_string()),
+        };
+        self.send(Event::Authorized(result));
+    }
+
     /// A place as the key of its folder (the Drive's root is looked up).
     async fn folder(&self, place: &Place) -> FsResult<Key> {
         match place {
             Place::Local(path) => Ok(Key::Local(path.clone())),
             Place::Drive(crumbs) => match crumbs.last() {
                 Some(c) => Ok(Key::Drive(c.id.clone())),
-                None => self.drive.root().await,
+                None => self.conn()?.drive.root().await,
             },
             Place::Trash => Err(FsError::Refused(
                 "nothing can be put in the trash view".into(),
@@ -143,7 +384,7 @@ impl Backend {
                 let space = match self.folder(&place).await {
                     Ok(key) => match side {
                         Side::Local => self.local.space(&key).await,
-                        Side::Drive => self.drive.space(&key).await,
+                        Side::Drive => async { self.conn()?.drive.space(&key).await }.await,
                     },
                     Err(e) => Err(e),
                 };
@@ -165,10 +406,14 @@ impl Backend {
                     Ok(key) => match side {
                         Side::Local => self.local.mkdir(&key, &name).await,
                         Side::Drive => {
-                            match names::drive_name(std::ffi::OsStr::new(&name), self.encoding) {
-                                Ok(encoded) => self.drive.mkdir(&key, &encoded).await,
-                                Err(e) => Err(FsError::Refused(e.to_string())),
+                            async {
+                                let c = self.conn()?;
+                                let encoded =
+                                    names::drive_name(std::ffi::OsStr::new(&name), c.encoding)
+                                        .map_err(|e| FsError::Refused(e.to_string()))?;
+                                c.drive.mkdir(&key, &encoded).await
                             }
+                            .await
                         }
                     },
                     Err(e) => Err(e),
@@ -178,7 +423,7 @@ impl Backend {
             Request::Rename { side, key, name } => {
                 let result = match side {
                     Side::Local => self.local.rename(&key, &name).await,
-                    Side::Drive => self.drive.rename(&key, &name).await,
+                    Side::Drive => async { self.conn()?.drive.rename(&key, &name).await }.await,
                 };
                 self.outcome(vec![side], result, format!("renamed to {name:?}"));
             }
@@ -200,7 +445,7 @@ impl Backend {
             Request::Restore { entries } => {
                 let mut failed = Vec::new();
                 for entry in &entries {
-                    if let Err(e) = self.drive.restore(&entry.key).await {
+                    if let Err(e) = async { self.conn()?.drive.restore(&entry.key).await }.await {
                         failed.push(format!("{}: {e}", entry.name));
                     }
                 }
@@ -212,7 +457,15 @@ impl Backend {
                 );
             }
             Request::Info { entry } => self.info(entry).await,
-            Request::Queue(command) => self.engine.send(command),
+            Request::Queue(command) => match self.conn() {
+                Ok(c) => c.engine.send(command),
+                Err(e) => self.send(Event::Failed {
+                    sides: Vec::new(),
+                    message: e.to_string(),
+                }),
+            },
+            Request::Connect { remote } => self.connect(remote).await,
+            Request::Wizard(w) => self.wizard(w).await,
             Request::Quit => {}
         }
     }
@@ -261,13 +514,13 @@ impl Backend {
             });
         };
         let result = match (&place, side) {
-            (Place::Trash, _) => self.drive.list_trash(&mut sink).await,
+            (Place::Trash, _) => async { self.conn()?.drive.list_trash(&mut sink).await }.await,
             (_, Side::Local) => match self.folder(&place).await {
                 Ok(key) => self.local.list(&key, &mut sink).await,
                 Err(e) => Err(e),
             },
             (_, Side::Drive) => match self.folder(&place).await {
-                Ok(key) => self.drive.list(&key, &mut sink).await,
+                Ok(key) => async { self.conn()?.drive.list(&key, &mut sink).await }.await,
                 Err(e) => Err(e),
             },
         };
@@ -291,7 +544,7 @@ impl Backend {
         for entry in &entries {
             let result = match side {
                 Side::Local => self.local.trash(&entry.key).await,
-                Side::Drive => self.drive.trash(&entry.key).await,
+                Side::Drive => async { self.conn()?.drive.trash(&entry.key).await }.await,
             };
             match result {
                 Ok(()) => {}
@@ -333,7 +586,18 @@ impl Backend {
         match result {
             Ok(plan) => {
                 let queued = plan.specs.len();
-                self.engine.add(plan.specs).await;
+                match self.conn() {
+                    Ok(c) => {
+                        c.engine.add(plan.specs).await;
+                    }
+                    Err(e) => {
+                        self.send(Event::ScanFailed {
+                            scan,
+                            message: e.to_string(),
+                        });
+                        return;
+                    }
+                }
                 self.send(Event::ScanDone {
                     scan,
                     queued,
@@ -360,6 +624,11 @@ impl Backend {
             path: format!("{to:?}"),
             message: e.to_string(),
         })?;
+        let c = self.conn().map_err(|e| PlanError::Local {
+            path: String::new(),
+            message: e.to_string(),
+        })?;
+        let client = &c.drive.client;
         let mut total = Plan::default();
         let mut done = ScanCounts::default();
         for source in sources {
@@ -382,7 +651,7 @@ impl Backend {
                 }
             };
             let scan = Scan {
-                encoding: self.encoding,
+                encoding: c.encoding,
                 dry_run: false,
                 cancel: cancel.clone(),
                 progress: &progress,
@@ -391,25 +660,25 @@ impl Backend {
                 (Key::Local(path), Key::Drive(parent)) => {
                     let base = if source.is_dir {
                         let name =
-                            names::drive_name(path.file_name().unwrap_or_default(), self.encoding)
+                            names::drive_name(path.file_name().unwrap_or_default(), c.encoding)
                                 .map_err(|e| PlanError::Local {
                                     path: path.display().to_string(),
                                     message: e.to_string(),
                                 })?;
-                        self.drive.client.ensure_folder(parent, &name).await?.id
+                        client.ensure_folder(parent, &name).await?.id
                     } else {
                         parent.clone()
                     };
-                    plan_upload(&self.drive.client, path, Some(&base), &scan).await?
+                    plan_upload(client, path, Some(&base), &scan).await?
                 }
                 (Key::Drive(id), Key::Local(dir)) => {
-                    let node = self.drive.client.node(id).await?;
+                    let node = client.node(id).await?;
                     let target: PathBuf = if node.is_folder() {
-                        dir.join(names::local_name(node.name(), self.encoding))
+                        dir.join(names::local_name(node.name(), c.encoding))
                     } else {
                         dir.clone()
                     };
-                    plan_download(&self.drive.client, &node, &target, &scan).await?
+                    plan_download(client, &node, &target, &scan).await?
                 }
                 (from, to) => {
                     return Err(PlanError::Local {
@@ -436,8 +705,12 @@ impl Backend {
     async fn info(&self, entry: Entry) {
         let mut lines = Vec::new();
         match &entry.key {
-            Key::Drive(_) => match self.drive.node(&entry.key).await {
-                Ok(node) => {
+            Key::Drive(_) => match async {
+                Ok::<_, FsError>((self.conn()?.drive.node(&entry.key).await?, self.conn()?))
+            }
+            .await
+            {
+                Ok((node, c)) => {
                     lines.push(format!("name      {}", node.name()));
                     lines.push(format!("node id   {}", node.id));
                     lines.push(format!("kind      {} ({})", node.kind, node.status));
@@ -459,7 +732,7 @@ impl Backend {
                     ));
                     lines.push(format!("version   {}", node.version));
                     if node.is_file() {
-                        lines.push(match self.drive.client.temp_link(&node.id).await {
+                        lines.push(match c.drive.client.temp_link(&node.id).await {
                             Ok(_) => "tempLink  available (downloads of large files use it)".into(),
                             Err(e) => format!("tempLink  not available: {e}"),
                         });
@@ -497,7 +770,7 @@ impl Backend {
 async fn follow_changes(
     client: Arc<Client>,
     mut checkpoint: Option<String>,
-    save: Option<SaveCheckpoint>,
+    save: SaveCheckpoint,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let mut first = checkpoint.is_none();
@@ -534,7 +807,7 @@ async fn follow_changes(
             Err(e) => tracing::info!("changes feed: {e}"),
         }
         first = false;
-        if let (Some(save), Some(cp)) = (&save, &checkpoint)
+        if let Some(cp) = &checkpoint
             && saved.as_ref() != Some(cp)
         {
             save(cp);

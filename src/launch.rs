@@ -3,18 +3,16 @@
 //! acd-emu in-process, authorized through its real OAuth flow, on temp folders.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::app::App;
 use crate::app::keymap::Keymap;
 use crate::app::pane::Place;
 use crate::auth::flow::{Authorization, DEFAULT_REDIRECT, Pasted};
-use crate::backend::{self, BackendOptions};
+use crate::backend::{self, BackendOptions, JournalDirs};
 use crate::cli::session::{Session, SessionError};
-use crate::config::{ConfigError, ConfigFile};
+use crate::config::{ConfigError, ConfigFile, NewRemote};
 use crate::emu::{self, EmuConfig, seed::SeedSpec, settings::Settings};
 use crate::transfer::EngineOptions;
-use crate::transfer::journal::Journal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -29,11 +27,15 @@ pub enum LaunchError {
 }
 
 pub struct Launch {
-    pub remote: String,
+    /// The remote to open; None opens the wizard to make one.
+    pub remote: Option<String>,
     pub local: PathBuf,
     pub transfers: usize,
-    pub journal_dir: Option<PathBuf>,
+    /// Where a remote's queue is journaled.
+    pub journal_dir: JournalDirs,
     pub log_path: Option<PathBuf>,
+    /// What the wizard's fields start with.
+    pub wizard_defaults: NewRemote,
 }
 
 /// The user's keymap.toml beside the config file, laid over the defaults.
@@ -67,52 +69,39 @@ fn utc_offset() -> i32 {
     chrono::Local::now().offset().local_minus_utc()
 }
 
-/// Runs the file manager on `launch.remote` until the user quits.
-pub async fn open(session: &Session, launch: Launch) -> Result<(), LaunchError> {
+/// Runs the file manager on `launch.remote` (or the wizard first) until the user quits.
+pub async fn open(session: Session, launch: Launch) -> Result<(), LaunchError> {
     let keymap = keymap(&session.config_path)?;
-    let (client, options) = session.connect(&launch.remote).await?;
-    let journal = match &launch.journal_dir {
-        Some(dir) => Some(Journal::open(dir).map_err(|e| LaunchError::Setup(e.to_string()))?),
-        None => None,
+    let remotes = if session.config_path.exists() {
+        session.config()?.drive_remotes()
+    } else {
+        Vec::new()
     };
-    let config_path = session.config_path.clone();
-    let remote = launch.remote.clone();
-    // rclone keeps the changes feed's checkpoint in the remote's section; so do we.
-    let save_checkpoint: backend::SaveCheckpoint = Arc::new(move |checkpoint: &str| {
-        let saved = ConfigFile::load(&config_path).and_then(|mut file| {
-            file.set(&remote, "checkpoint", checkpoint);
-            file.save()
-        });
-        if let Err(e) = saved {
-            tracing::warn!("could not keep the changes checkpoint: {e}");
-        }
-    });
-    let engine = EngineOptions {
-        concurrency: launch.transfers.max(1),
-        templink_threshold: options.templink_threshold,
-        ..EngineOptions::default()
-    };
-    let (requests, events) = backend::start(
-        client,
-        BackendOptions {
-            remote: options,
-            engine,
-            journal,
-            save_checkpoint: Some(save_checkpoint),
-        },
-    );
     let mut app = App::new(
-        &launch.remote,
+        launch.remote.as_deref().unwrap_or_default(),
         Place::Local(launch.local.clone()),
         keymap,
         launch.transfers.max(1),
     );
+    app.remotes = remotes;
+    app.wizard_defaults = launch.wizard_defaults;
+    if launch.remote.is_none() {
+        app.open_wizard();
+    }
     app.color = wants_color();
     app.utc_offset = utc_offset();
     app.log_path = launch
         .log_path
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(none: start with --log-file FILE)".into());
+    let (requests, events) = backend::start(BackendOptions {
+        session,
+        engine: EngineOptions {
+            concurrency: launch.transfers.max(1),
+            ..EngineOptions::default()
+        },
+        journal_dir: launch.journal_dir,
+    });
     crate::runtime::run(app, requests, events).await?;
     Ok(())
 }
@@ -122,11 +111,13 @@ pub struct Demo {
     pub server: emu::EmuServer,
     pub folder: tempfile::TempDir,
     pub session: Session,
+    /// The demo remote's settings (the wizard's defaults in `--demo --wizard`).
+    pub remote: NewRemote,
 }
 
 /// Starts the seeded emulator, authorizes through its OAuth flow (auto-approve plays the
 /// user), and writes a config with one remote, `demo`, in a temp folder with sample files.
-pub async fn demo(seed: SeedSpec) -> Result<Demo, LaunchError> {
+pub async fn demo(seed: SeedSpec, authorize: bool) -> Result<Demo, LaunchError> {
     let setup = |e: &dyn std::fmt::Display| LaunchError::Setup(format!("demo: {e}"));
     let server = emu::serve(EmuConfig {
         seed: Some(seed),
@@ -142,13 +133,36 @@ pub async fn demo(seed: SeedSpec) -> Result<Demo, LaunchError> {
         .prefix("acdc-demo-")
         .tempdir()
         .map_err(|e| setup(&e))?;
-    let auth_url = format!("{}/ap/oa", server.url());
-    let token_url = format!("{}/auth/o2/token", server.url());
+    let remote = NewRemote {
+        name: "demo".into(),
+        client_id: emu::oauth::DEFAULT_CLIENT_ID.into(),
+        client_secret: emu::oauth::DEFAULT_CLIENT_SECRET.into(),
+        auth_url: format!("{}/ap/oa", server.url()),
+        token_url: format!("{}/auth/o2/token", server.url()),
+        endpoint_url: server.endpoint_url(),
+        token: String::new(),
+    };
+    let config_path = folder.path().join("acdc.conf");
+    let local = folder.path().join("local");
+    write_samples(&local).map_err(|e| setup(&e))?;
+    let session = Session {
+        config_path,
+        overrides: Default::default(),
+        retry: Default::default(),
+    };
+    if !authorize {
+        return Ok(Demo {
+            server,
+            folder,
+            session,
+            remote,
+        });
+    }
     let client = crate::auth::oauth_client(
-        emu::oauth::DEFAULT_CLIENT_ID,
-        emu::oauth::DEFAULT_CLIENT_SECRET,
-        &auth_url,
-        &token_url,
+        &remote.client_id,
+        &remote.client_secret,
+        &remote.auth_url,
+        &remote.token_url,
     )
     .map_err(|e| setup(&e))?;
     let authorization = Authorization::start(client, DEFAULT_REDIRECT).map_err(|e| setup(&e))?;
@@ -173,34 +187,17 @@ pub async fn demo(seed: SeedSpec) -> Result<Demo, LaunchError> {
         Err(e) => return Err(setup(&e)),
     };
     let token = authorization.exchange(&code).await.map_err(|e| setup(&e))?;
-    let config_path = folder.path().join("acdc.conf");
-    let mut file = ConfigFile::parse(&config_path, "")?;
-    for (key, value) in [
-        ("type", crate::config::ACD_TYPE.to_string()),
-        ("client_id", emu::oauth::DEFAULT_CLIENT_ID.to_string()),
-        (
-            "client_secret",
-            emu::oauth::DEFAULT_CLIENT_SECRET.to_string(),
-        ),
-        ("auth_url", auth_url),
-        ("token_url", token_url),
-        ("endpoint_url", server.endpoint_url()),
-        ("token", token.to_json()),
-    ] {
-        file.set("demo", key, &value);
-    }
+    let mut file = ConfigFile::parse(&session.config_path, "")?;
+    file.add_remote(&NewRemote {
+        token: token.to_json(),
+        ..remote.clone()
+    });
     file.save()?;
-    let local = folder.path().join("local");
-    write_samples(&local).map_err(|e| setup(&e))?;
-    let session = Session {
-        config_path,
-        overrides: Default::default(),
-        retry: Default::default(),
-    };
     Ok(Demo {
         server,
         folder,
         session,
+        remote,
     })
 }
 
@@ -227,7 +224,9 @@ impl Demo {
         self.folder.path().join("local")
     }
 
-    pub fn journal_dir(&self) -> PathBuf {
-        self.folder.path().join("queue")
+    /// The demo's queues live in its temp folder, not in the user's data folder.
+    pub fn journal_dir(&self) -> JournalDirs {
+        let dir = self.folder.path().join("queues");
+        std::sync::Arc::new(move |remote| Some(dir.join(remote)))
     }
 }

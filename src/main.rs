@@ -25,6 +25,9 @@ struct Cli {
     /// Start on the built-in emulated Drive with sample files.
     #[arg(long)]
     demo: bool,
+    /// With --demo: set the emulated Drive up through the wizard, as with a real account.
+    #[arg(long, requires = "demo")]
+    wizard: bool,
     /// The remote the file manager opens (default: the first Amazon Drive remote).
     #[arg(long, value_name = "NAME")]
     remote: Option<String>,
@@ -348,35 +351,29 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// No command: the file manager, on `--remote` or the config's first Drive remote.
+/// No command: the file manager, on `--remote` or the config's first Drive remote; with
+/// none configured, the setup wizard first.
 async fn file_manager(session: &Session, cli: &Cli) -> Result<(), CliError> {
     let remote = match &cli.remote {
-        Some(r) => r.trim_end_matches(':').to_string(),
-        None => session
-            .config()?
-            .drive_remotes()
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "no Amazon Drive remote in {}: add one with `acdc config create NAME`, point \
-                     --config at your rclone.conf, or try `acdc --demo`",
-                    session.config_path.display()
-                ))
-            })?,
+        Some(r) => Some(r.trim_end_matches(':').to_string()),
+        None if session.config_path.exists() => {
+            session.config()?.drive_remotes().into_iter().next()
+        }
+        None => None,
     };
     let local = match &cli.local {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().map_err(|e| CliError::Io(e.to_string()))?,
     };
     let launch = Launch {
-        journal_dir: copy::journal_dir(&remote),
         remote,
         local,
         transfers: cli.transfers,
+        journal_dir: std::sync::Arc::new(copy::journal_dir),
         log_path: log_path(cli),
+        wizard_defaults: acdc::app::wizard::amazon_defaults(),
     };
-    acdc::launch::open(session, launch)
+    acdc::launch::open(session.clone(), launch)
         .await
         .map_err(launch_error)
 }
@@ -392,15 +389,16 @@ fn launch_error(e: LaunchError) -> CliError {
 /// `acdc --demo`: the file manager on a seeded emulated Drive, authorized through the
 /// emulator's own OAuth flow, in temp folders that go when it ends.
 async fn demo(cli: &Cli) -> anyhow::Result<()> {
-    let demo = acdc::launch::demo(SeedSpec::default()).await?;
+    let demo = acdc::launch::demo(SeedSpec::default(), !cli.wizard).await?;
     let launch = Launch {
-        remote: "demo".into(),
+        remote: (!cli.wizard).then(|| demo.remote.name.clone()),
         local: demo.local(),
         transfers: cli.transfers,
-        journal_dir: Some(demo.journal_dir()),
+        journal_dir: demo.journal_dir(),
         log_path: log_path(cli),
+        wizard_defaults: demo.remote.clone(),
     };
-    let result = acdc::launch::open(&demo.session, launch).await;
+    let result = acdc::launch::open(demo.session.clone(), launch).await;
     demo.server.shutdown().await;
     result?;
     Ok(())

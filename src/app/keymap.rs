@@ -17,16 +17,18 @@ pub enum Mode {
     Confirm,
     Input,
     Help,
+    Wizard,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Panes,
         Mode::Trash,
         Mode::Queue,
         Mode::Confirm,
         Mode::Input,
         Mode::Help,
+        Mode::Wizard,
     ];
 
     pub fn table(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Mode {
             Mode::Confirm => "confirm",
             Mode::Input => "input",
             Mode::Help => "help",
+            Mode::Wizard => "wizard",
         }
     }
 }
@@ -91,6 +94,7 @@ actions! {
     FocusQueue = "focus_queue": "focus the queue",
     ToggleQueue = "toggle_queue": "show/hide the queue",
     Log = "log": "recent errors and the log file",
+    NewRemote = "new_remote": "set up a new remote (the wizard)",
     Help = "help": "help",
     Quit = "quit": "quit",
     Restore = "restore": "restore from the trash",
@@ -108,7 +112,7 @@ actions! {
     Back = "back": "back to the panes",
     Yes = "yes": "yes",
     No = "no": "no",
-    Accept = "accept": "accept",
+    Accept = "accept": "accept / next",
 }
 
 /// One key with its modifiers, as written in the keymap file.

@@ -6,6 +6,7 @@ pub mod keymap;
 pub mod layout;
 pub mod pane;
 pub mod queue;
+pub mod wizard;
 
 use std::time::{Duration, SystemTime};
 
@@ -21,6 +22,9 @@ use crate::ui::text::{count, size as size_text};
 use keymap::{Action, Keymap, Mode};
 use pane::{Pane, Place, Side};
 use queue::{Queue, ScanRow};
+use wizard::{Step, Wizard, WizardRequest};
+
+use crate::config::NewRemote;
 
 /// Everything `update` is told.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +82,11 @@ pub enum Request {
         entry: Entry,
     },
     Queue(QueueCommand),
+    /// Connect the Drive pane to this remote (at start, and after the wizard saved one).
+    Connect {
+        remote: String,
+    },
+    Wizard(WizardRequest),
     Quit,
 }
 
@@ -142,6 +151,28 @@ pub enum Event {
     DriveChanged(Vec<String>),
     /// An earlier session left this many transfers unfinished.
     Unfinished(usize),
+    Connected {
+        remote: String,
+    },
+    /// The remote's token was refused: re-authorize it (its settings, token empty).
+    NeedsAuth {
+        remote: NewRemote,
+        message: String,
+    },
+    /// The wizard's authorize address is ready.
+    AuthUrl {
+        url: String,
+        redirect: String,
+        listening: String,
+        browser_opened: bool,
+    },
+    /// A paste or a save the wizard cannot use, with why.
+    WizardProblem(String),
+    /// The wizard's authorization ended: the token JSON, or why not.
+    Authorized(Result<String, String>),
+    RemoteSaved {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +239,13 @@ pub struct App {
     pub utc_offset: i32,
     pub quit: bool,
     pub drive_root: Option<String>,
+    /// The Drive pane's remote answered; until then it shows nothing.
+    pub connected: bool,
+    pub wizard: Option<Wizard>,
+    /// What a new remote's wizard starts with (the demo fills in acd-emu's addresses).
+    pub wizard_defaults: NewRemote,
+    /// Remote names in the config, which a new one may not take.
+    pub remotes: Vec<String>,
     /// Esc was pressed: a digit next acts as that F-key (mc's way round lost F-keys).
     esc_pending: bool,
     next_id: u64,
@@ -236,18 +274,33 @@ impl App {
             utc_offset: 0,
             quit: false,
             drive_root: None,
+            connected: false,
+            wizard: None,
+            wizard_defaults: wizard::amazon_defaults(),
+            remotes: Vec::new(),
             esc_pending: false,
             next_id: 1,
         }
     }
 
-    /// The first requests: both panes listed, their space asked for.
+    /// The first requests: the local pane listed, the remote connected (the Drive pane
+    /// lists once it is), unless the wizard is to make one first.
     pub fn start(&mut self) -> Vec<Request> {
-        let mut out = Vec::new();
-        for i in 0..2 {
-            out.extend(self.reload(i));
+        let mut out = self.reload(0);
+        if self.wizard.is_none() {
+            out.push(Request::Connect {
+                remote: self.remote.clone(),
+            });
         }
         out
+    }
+
+    /// Opens the wizard for a new remote.
+    pub fn open_wizard(&mut self) {
+        self.wizard = Some(Wizard::new(
+            self.wizard_defaults.clone(),
+            self.remotes.clone(),
+        ));
     }
 
     pub fn now(&self) -> SystemTime {
@@ -255,6 +308,9 @@ impl App {
     }
 
     pub fn mode(&self) -> Mode {
+        if self.wizard.is_some() {
+            return Mode::Wizard;
+        }
         match (&self.dialog, self.help, self.focus) {
             (Some(Dialog::Confirm { .. }), _, _) => Mode::Confirm,
             (Some(Dialog::Input { .. }), _, _) => Mode::Input,
@@ -356,7 +412,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Request> {
         }
         Msg::Key(key) => on_key(app, key),
         Msg::Paste(text) => {
-            if let Some(Dialog::Input { text: field, .. }) = &mut app.dialog {
+            if let Some(w) = app.wizard.as_mut().filter(|w| w.typing()) {
+                w.input.extend(text.chars().filter(|c| !c.is_control()));
+            } else if let Some(Dialog::Input { text: field, .. }) = &mut app.dialog {
                 field.extend(text.chars().filter(|c| !c.is_control()));
             }
             live_filter(app);
@@ -374,6 +432,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Request> {
     let mode = app.mode();
     if mode == Mode::Input {
         return on_input_key(app, key, k);
+    }
+    if mode == Mode::Wizard {
+        return on_wizard_key(app, key, k);
     }
     // mc's convention: Esc then 1..0 is F1..F10 where a terminal loses the F-keys.
     if app.esc_pending {
@@ -413,7 +474,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Request> {
         }
         Mode::Queue => on_queue_action(app, action),
         Mode::Panes | Mode::Trash => on_pane_action(app, action),
-        Mode::Input => Vec::new(),
+        Mode::Input | Mode::Wizard => Vec::new(),
     }
 }
 
@@ -445,6 +506,51 @@ fn on_input_key(app: &mut App, key: KeyEvent, k: keymap::Key) -> Vec<Request> {
     }
     live_filter(app);
     Vec::new()
+}
+
+fn on_wizard_key(app: &mut App, key: KeyEvent, k: keymap::Key) -> Vec<Request> {
+    let action = app.keymap.action(Mode::Wizard, &k);
+    let Some(w) = app.wizard.as_mut() else {
+        return Vec::new();
+    };
+    let request = match (action, key.code) {
+        (Some(Action::Accept), _) => w.advance(),
+        (Some(Action::Cancel), _) => match w.back() {
+            Some(cancel) => cancel,
+            None => {
+                // Back past the first step: the wizard closes; with no remote to show,
+                // that is the end.
+                app.wizard = None;
+                if !app.connected {
+                    app.quit = true;
+                    return vec![Request::Wizard(WizardRequest::Cancel), Request::Quit];
+                }
+                return vec![Request::Wizard(WizardRequest::Cancel)];
+            }
+        },
+        (Some(Action::Up | Action::Down), _) if w.step == Step::Method => {
+            w.method = match w.method {
+                wizard::Method::Browser => wizard::Method::Headless,
+                wizard::Method::Headless => wizard::Method::Browser,
+            };
+            None
+        }
+        _ if !w.typing() => None,
+        (_, KeyCode::Backspace) => {
+            w.input.pop();
+            None
+        }
+        (_, KeyCode::Char('u')) if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            w.input.clear();
+            None
+        }
+        (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            w.input.push(c);
+            None
+        }
+        _ => None,
+    };
+    request.map(Request::Wizard).into_iter().collect()
 }
 
 /// Filtering is as you type: every keystroke in the filter field re-filters the pane.
@@ -680,6 +786,7 @@ fn on_pane_action(app: &mut App, action: Action) -> Vec<Request> {
                 lines,
             });
         }
+        Action::NewRemote => app.open_wizard(),
         Action::Help => app.help = Some(0),
         Action::Quit => return ask_quit(app),
         _ => {}
@@ -978,6 +1085,52 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
             if affected && !pane.loading {
                 return app.reload(1);
             }
+        }
+        Event::Connected { remote } => {
+            app.connected = true;
+            app.status = format!("connected to {remote}:");
+            return app.reload(1);
+        }
+        Event::NeedsAuth { remote, message } => {
+            app.report(message.clone());
+            app.wizard = Some(Wizard::reauthorize(remote, message));
+        }
+        Event::AuthUrl {
+            url,
+            redirect,
+            listening,
+            browser_opened,
+        } => {
+            if let Some(w) = app.wizard.as_mut() {
+                w.url = Some(url);
+                w.redirect = redirect;
+                w.listening = Some(listening);
+                w.browser_opened = browser_opened;
+            }
+        }
+        Event::WizardProblem(message) => {
+            if let Some(w) = app.wizard.as_mut() {
+                w.error = Some(message);
+            }
+        }
+        Event::Authorized(result) => {
+            if let Some(w) = app.wizard.as_mut() {
+                w.authorized(result);
+            }
+        }
+        Event::RemoteSaved { name } => {
+            app.wizard = None;
+            if !app.remotes.contains(&name) {
+                app.remotes.push(name.clone());
+            }
+            app.remote = name.clone();
+            app.connected = false;
+            app.drive_root = None;
+            let pane = &mut app.panes[1];
+            pane.place = Place::Drive(Vec::new());
+            pane.begin_listing(0);
+            pane.loading = false;
+            return vec![Request::Connect { remote: name }];
         }
         Event::Unfinished(count) => {
             app.dialog = Some(Dialog::Confirm {

@@ -56,6 +56,12 @@ fn listed(local: Vec<Entry>, drive: Vec<Entry>) -> App {
     );
     update(&mut app, Msg::Resize(80, 24));
     app.start();
+    update(
+        &mut app,
+        Msg::Backend(Event::Connected {
+            remote: "acd".into(),
+        }),
+    );
     for (i, entries) in [(0, local), (1, drive)] {
         let listing = app.panes[i].listing;
         update(
@@ -75,7 +81,7 @@ fn run(app: &mut App, msgs: Vec<Msg>) -> Vec<Request> {
 }
 
 #[test]
-fn start_lists_both_panes_and_asks_for_space() {
+fn start_lists_local_connects_then_lists_the_drive() {
     let mut app = App::new(
         "acd",
         Place::Local("/data".into()),
@@ -83,8 +89,7 @@ fn start_lists_both_panes_and_asks_for_space() {
         4,
     );
     let out = app.start();
-    let (l, r) = (app.panes[0].listing, app.panes[1].listing);
-    assert_ne!(l, r);
+    let l = app.panes[0].listing;
     assert_eq!(
         out,
         vec![
@@ -97,6 +102,22 @@ fn start_lists_both_panes_and_asks_for_space() {
                 side: Side::Local,
                 place: Place::Local("/data".into())
             },
+            Request::Connect {
+                remote: "acd".into()
+            },
+        ]
+    );
+    let out = update(
+        &mut app,
+        Msg::Backend(Event::Connected {
+            remote: "acd".into(),
+        }),
+    );
+    let r = app.panes[1].listing;
+    assert_ne!(l, r);
+    assert_eq!(
+        out,
+        vec![
             Request::List {
                 side: Side::Drive,
                 listing: r,
@@ -108,7 +129,99 @@ fn start_lists_both_panes_and_asks_for_space() {
             },
         ]
     );
-    assert!(app.panes.iter().all(|p| p.loading));
+    assert!(app.connected);
+}
+
+#[test]
+fn a_revoked_token_opens_the_wizard_at_authorize_and_saving_reconnects() {
+    let mut app = App::new(
+        "acd",
+        Place::Local("/data".into()),
+        Keymap::default_map(),
+        4,
+    );
+    app.start();
+    let remote = crate::config::NewRemote {
+        name: "acd".into(),
+        ..wizard::amazon_defaults()
+    };
+    update(
+        &mut app,
+        Msg::Backend(Event::NeedsAuth {
+            remote: remote.clone(),
+            message: "revoked".into(),
+        }),
+    );
+    assert_eq!(app.mode(), Mode::Wizard);
+    assert_eq!(app.wizard.as_ref().unwrap().step, wizard::Step::Method);
+    let out = run(&mut app, vec![press(KeyCode::Down), press(KeyCode::Enter)]);
+    assert_eq!(
+        out,
+        vec![Request::Wizard(WizardRequest::Start {
+            remote: remote.clone(),
+            open_browser: false
+        })]
+    );
+    // The user pastes the address the browser ended on.
+    let out = run(
+        &mut app,
+        vec![
+            Msg::Paste("http://127.0.0.1:53682/?code=c0de&state=s".into()),
+            press(KeyCode::Enter),
+        ],
+    );
+    assert_eq!(
+        out,
+        vec![Request::Wizard(WizardRequest::Paste(
+            "http://127.0.0.1:53682/?code=c0de&state=s".into()
+        ))]
+    );
+    update(&mut app, Msg::Backend(Event::Authorized(Ok("{}".into()))));
+    let out = update(&mut app, press(KeyCode::Enter));
+    assert_eq!(
+        out,
+        vec![Request::Wizard(WizardRequest::Save {
+            remote: crate::config::NewRemote {
+                token: "{}".into(),
+                ..remote
+            },
+            token_only: true
+        })]
+    );
+    let out = update(
+        &mut app,
+        Msg::Backend(Event::RemoteSaved { name: "acd".into() }),
+    );
+    assert_eq!(
+        out,
+        vec![Request::Connect {
+            remote: "acd".into()
+        }]
+    );
+    assert!(app.wizard.is_none());
+}
+
+#[test]
+fn esc_out_of_a_first_wizard_quits_but_not_a_later_one() {
+    let mut app = App::new("", Place::Local("/data".into()), Keymap::default_map(), 4);
+    app.open_wizard();
+    assert!(
+        !app.start()
+            .iter()
+            .any(|r| matches!(r, Request::Connect { .. }))
+    );
+    let out = update(&mut app, press(KeyCode::Esc));
+    assert_eq!(
+        out,
+        vec![Request::Wizard(WizardRequest::Cancel), Request::Quit]
+    );
+    assert!(app.quit);
+
+    let mut app = listed(vec![], vec![]);
+    update(&mut app, ch('W'));
+    assert_eq!(app.mode(), Mode::Wizard);
+    update(&mut app, press(KeyCode::Esc));
+    assert!(!app.quit && app.wizard.is_none());
 }
 
 #[test]

@@ -21,6 +21,27 @@ use crate::config::token::Token;
 pub const DEFAULT_REDIRECT: &str = "http://127.0.0.1:53682/";
 pub const SCOPES: [&str; 2] = ["clouddrive:read_all", "clouddrive:write"];
 
+/// Where the browser is sent back to: rclone's `http://127.0.0.1:53682/` unless
+/// `ACDC_REDIRECT_URL` says otherwise (it must match the security profile's return URL).
+pub fn redirect_url() -> String {
+    std::env::var("ACDC_REDIRECT_URL").unwrap_or_else(|_| DEFAULT_REDIRECT.to_string())
+}
+
+/// The loopback address to listen on for `redirect`.
+pub fn loopback_address(redirect: &str) -> Result<SocketAddr, AuthError> {
+    let url = url::Url::parse(redirect)
+        .map_err(|e| AuthError::Setup(format!("redirect URL {redirect:?}: {e}")))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok((ip, port).into()),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok((ip, port).into()),
+        Some(url::Host::Domain("localhost")) => Ok(([127, 0, 0, 1], port).into()),
+        _ => Err(AuthError::Setup(format!(
+            "the redirect URL {redirect} must point at this machine (127.0.0.1 or localhost)"
+        ))),
+    }
+}
+
 /// One authorization in progress.
 pub struct Authorization {
     pub url: String,

@@ -11,7 +11,7 @@ use crate::auth::flow::{self, Authorization, Pasted};
 use crate::auth::oauth_client;
 use crate::config::options::{DEFAULT_AUTH_URL, DEFAULT_ENDPOINT_URL, DEFAULT_TOKEN_URL, OPTIONS};
 use crate::config::token::Token;
-use crate::config::{ACD_TYPE, ConfigFile};
+use crate::config::{ConfigFile, NewRemote};
 use crate::drive::Client;
 use crate::drive::model::Node;
 
@@ -337,27 +337,6 @@ fn ask(prompt: &str, default: &str) -> CliResult<String> {
 
 /// Gets a token: the browser's redirect to the loopback listener, or a pasted answer
 /// (redirect URL, code or token JSON), whichever comes first.
-/// Where the browser is sent back to: rclone's `http://127.0.0.1:53682/` unless
-/// `ACDC_REDIRECT_URL` says otherwise (it must match the security profile's return URL).
-pub fn redirect_url() -> String {
-    std::env::var("ACDC_REDIRECT_URL").unwrap_or_else(|_| flow::DEFAULT_REDIRECT.to_string())
-}
-
-/// The loopback address to listen on for `redirect`.
-fn listen_address(redirect: &str) -> CliResult<std::net::SocketAddr> {
-    let url = url::Url::parse(redirect)
-        .map_err(|e| CliError::Usage(format!("redirect URL {redirect:?}: {e}")))?;
-    let port = url.port_or_known_default().unwrap_or(80);
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok((ip, port).into()),
-        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok((ip, port).into()),
-        Some(url::Host::Domain("localhost")) => Ok(([127, 0, 0, 1], port).into()),
-        _ => Err(CliError::Usage(format!(
-            "the redirect URL {redirect} must point at this machine (127.0.0.1 or localhost)"
-        ))),
-    }
-}
-
 pub async fn obtain_token(
     client_id: &str,
     client_secret: &str,
@@ -366,9 +345,9 @@ pub async fn obtain_token(
     headless: bool,
 ) -> CliResult<Token> {
     let oauth = oauth_client(client_id, client_secret, auth_url, token_url)?;
-    let redirect = redirect_url();
+    let redirect = flow::redirect_url();
     let auth = Authorization::start(oauth, &redirect)?;
-    let addr = listen_address(&redirect)?;
+    let addr = flow::loopback_address(&redirect)?;
     let listener = flow::listen(addr, &auth, Duration::from_secs(600)).await;
     eprintln!(
         "Open this address in a browser and allow acdc to use your Amazon Drive:\n\n  {}\n",
@@ -418,8 +397,8 @@ pub async fn config_create(session: &Session, name: &str, headless: bool) -> Cli
             "remote {name} exists; use `acdc config reconnect {name}:` or delete it first"
         )));
     }
-    if name.is_empty() || name.contains([':', '/', '[', ']']) {
-        return Err(CliError::Usage(format!("{name:?} cannot be a remote name")));
+    if let Some(problem) = crate::config::remote_name_problem(name) {
+        return Err(CliError::Usage(problem));
     }
     eprintln!(
         "New Amazon Drive remote {name:?}. Amazon requires your own Login with Amazon security profile;"
@@ -435,19 +414,15 @@ pub async fn config_create(session: &Session, name: &str, headless: bool) -> Cli
     let endpoint_url = ask("endpoint_url (Enter for Amazon's)", DEFAULT_ENDPOINT_URL)?;
     let token = obtain_token(&client_id, &client_secret, &auth_url, &token_url, headless).await?;
     // Nothing is written until the token is in hand.
-    file.set(name, "type", ACD_TYPE);
-    file.set(name, "client_id", &client_id);
-    file.set(name, "client_secret", &client_secret);
-    if auth_url != DEFAULT_AUTH_URL {
-        file.set(name, "auth_url", &auth_url);
-    }
-    if token_url != DEFAULT_TOKEN_URL {
-        file.set(name, "token_url", &token_url);
-    }
-    if endpoint_url != DEFAULT_ENDPOINT_URL {
-        file.set(name, "endpoint_url", &endpoint_url);
-    }
-    file.set(name, "token", &token.to_json());
+    file.add_remote(&NewRemote {
+        name: name.to_string(),
+        client_id,
+        client_secret,
+        auth_url,
+        token_url,
+        endpoint_url,
+        token: token.to_json(),
+    });
     file.save()?;
     eprintln!("Remote {name} saved to {}", file.path().display());
     Ok(())

@@ -22,6 +22,7 @@ pub enum SessionError {
     Auth(#[from] crate::auth::AuthError),
 }
 
+#[derive(Debug, Clone)]
 pub struct Session {
     pub config_path: PathBuf,
     /// `--acd-*` flags, keyed by config key.

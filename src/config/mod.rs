@@ -14,6 +14,32 @@ use std::path::{Path, PathBuf};
 /// The backend type rclone registered for Amazon Drive.
 pub const ACD_TYPE: &str = "amazon cloud drive";
 
+/// A remote about to be written: what `acdc config create` and the wizard asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRemote {
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub endpoint_url: String,
+    /// The token JSON, as rclone writes it.
+    pub token: String,
+}
+
+/// Why `name` cannot name a remote (rclone's rules: no `:`, `/` or brackets).
+pub fn remote_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("a remote needs a name".into())
+    } else if name.contains([':', '/', '[', ']']) || name.trim() != name {
+        Some(format!(
+            "{name:?} cannot be a remote name (no ':', '/', brackets or outer spaces)"
+        ))
+    } else {
+        None
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {source}")]
@@ -222,6 +248,25 @@ impl ConfigFile {
     }
 
     /// Removes a key from a section, if present.
+    /// Writes `remote` as a section; keys at their defaults are left out, as rclone does.
+    pub fn add_remote(&mut self, remote: &NewRemote) {
+        use options::{DEFAULT_AUTH_URL, DEFAULT_ENDPOINT_URL, DEFAULT_TOKEN_URL};
+        let name = remote.name.as_str();
+        self.set(name, "type", ACD_TYPE);
+        self.set(name, "client_id", &remote.client_id);
+        self.set(name, "client_secret", &remote.client_secret);
+        for (key, value, default) in [
+            ("auth_url", &remote.auth_url, DEFAULT_AUTH_URL),
+            ("token_url", &remote.token_url, DEFAULT_TOKEN_URL),
+            ("endpoint_url", &remote.endpoint_url, DEFAULT_ENDPOINT_URL),
+        ] {
+            if !value.is_empty() && value != default {
+                self.set(name, key, value);
+            }
+        }
+        self.set(name, "token", &remote.token);
+    }
+
     pub fn unset(&mut self, section: &str, key: &str) {
         if let Some((start, end)) = self.section_range(section)
             && let Some(i) = (start + 1..end)

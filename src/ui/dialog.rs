@@ -110,6 +110,7 @@ pub fn help(frame: &mut Frame, app: &App, theme: Theme) {
                 Mode::Confirm => "Questions",
                 Mode::Input => "Typing a name",
                 Mode::Help => "This screen",
+                Mode::Wizard => "Setup wizard",
             },
             theme.folder(),
         )));

@@ -6,6 +6,7 @@ mod dialog;
 mod pane;
 mod queue;
 pub mod text;
+mod wizard;
 
 use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
@@ -59,6 +60,10 @@ impl Theme {
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let theme = Theme { color: app.color };
+    if let Some(w) = &app.wizard {
+        wizard::draw(frame, app, w, theme);
+        return;
+    }
     let areas = layout::areas(area, &app.queue);
     for (i, rect) in [areas.left, areas.right].into_iter().enumerate() {
         pane::draw(frame, app, i, rect, theme);
@@ -123,6 +128,7 @@ fn hinted(mode: Mode) -> &'static [Action] {
         Mode::Confirm => &[Action::Yes, Action::No],
         Mode::Input => &[Action::Accept, Action::Cancel],
         Mode::Help => &[Action::Close, Action::Up, Action::Down],
+        Mode::Wizard => &[Action::Accept, Action::Cancel],
     }
 }
 

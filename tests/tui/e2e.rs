@@ -16,7 +16,7 @@ struct Tmux {
 
 impl Tmux {
     fn start(width: u16, height: u16, command: &str) -> Tmux {
-        let socket = format!("acdc-e2e-{}", std::process::id());
+        let socket = format!("acdc-e2e-{}-{width}x{height}", std::process::id());
         let status = Command::new("tmux")
             .args(["-L", &socket, "new-session", "-d", "-s", "acdc"])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
@@ -25,6 +25,16 @@ impl Tmux {
             .expect("tmux must be installed for the end-to-end test (apt install tmux)");
         assert!(status.success(), "tmux did not start");
         Tmux { socket }
+    }
+
+    /// Types `text` as it is (no key names).
+    fn type_text(&self, text: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "acdc", "-l", text])
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+        std::thread::sleep(Duration::from_millis(300));
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -72,18 +82,22 @@ impl Drop for Tmux {
     }
 }
 
+fn small_seed() -> SeedSpec {
+    SeedSpec {
+        big_file_size: 1 << 20,
+        many_entries: 300,
+    }
+}
+
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browse_copy_trash_and_restore_in_a_real_terminal() {
-    let demo = acdc::launch::demo(SeedSpec {
-        big_file_size: 1 << 20,
-        many_entries: 300,
-    })
-    .await
-    .expect("demo drive");
+    let demo = acdc::launch::demo(small_seed(), true)
+        .await
+        .expect("demo drive");
     let data = tempfile::tempdir().expect("temp");
     let local: PathBuf = demo.local();
     let command = format!(
@@ -180,4 +194,117 @@ async fn browse_copy_trash_and_restore_in_a_real_terminal() {
         .filter(|n| n.contains("acdc-partial"))
         .collect();
     assert!(leftovers.is_empty(), "no partial files left: {leftovers:?}");
+}
+
+/// The setup wizard in headless mode on a machine with no remote: the test plays the
+/// browser (it opens the address the wizard shows and pastes back where it ended).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wizard_sets_up_a_remote_headless() {
+    let demo = acdc::launch::demo(small_seed(), false)
+        .await
+        .expect("demo drive");
+    let data = tempfile::tempdir().expect("temp");
+    let log = data.path().join("acdc.log");
+    // A redirect port of our own, so parallel runs never collide on 53682.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let command = format!(
+        "ACDC_DATA_DIR={} ACDC_REDIRECT_URL=http://127.0.0.1:{port}/ {} --config {} --local {} \
+         --acd-endpoint-url {} --log-file {} -v ; echo acdc-exited-$?; sleep 60",
+        shell_quote(data.path()),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_acdc"))),
+        shell_quote(&demo.session.config_path),
+        shell_quote(&demo.local()),
+        demo.remote.endpoint_url,
+        shell_quote(&log),
+    );
+    let tmux = Tmux::start(100, 30, &command);
+    tmux.wait_for("the wizard", |s| s.contains("step 1 of 8"))
+        .await;
+    tmux.type_text("mydrive");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the client ID step", |s| s.contains("step 2 of 8"))
+        .await;
+    tmux.type_text(&demo.remote.client_id);
+    tmux.keys(&["Enter"]);
+    tmux.type_text(&demo.remote.client_secret);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the auth URL step", |s| s.contains("step 4 of 8"))
+        .await;
+    tmux.type_text(&demo.remote.auth_url);
+    tmux.keys(&["Enter"]);
+    tmux.type_text(&demo.remote.token_url);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the method step", |s| s.contains("step 6 of 8"))
+        .await;
+    tmux.keys(&["Down", "Enter"]);
+    tmux.wait_for("the address", |s| s.contains("Open this address"))
+        .await;
+
+    // The browser's part: the address the wizard made (as its log records it).
+    let url = {
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(url) = text
+                .lines()
+                .filter_map(|l| l.split("authorize at ").nth(1))
+                .next_back()
+            {
+                break url.trim().to_string();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no address in the log:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let screen = tmux.screen();
+    assert!(
+        screen.replace(['│', ' ', '\n'], "").contains(&url[..40]),
+        "the screen shows the address:\n{screen}"
+    );
+    let answer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http")
+        .get(&url)
+        .send()
+        .await
+        .expect("the consent page");
+    let landed = answer.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(landed.contains("code="), "{landed}");
+    tmux.type_text(&landed);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the outcome", |s| s.contains("Authorized: remote mydrive"))
+        .await;
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the Drive pane on the new remote", |s| {
+        s.contains("mydrive:/") && s.contains("/Documents")
+    })
+    .await;
+    tmux.keys(&["q"]);
+    tmux.wait_for("acdc to exit", |s| s.contains("acdc-exited-0"))
+        .await;
+
+    let config = std::fs::read_to_string(&demo.session.config_path).expect("config written");
+    assert!(config.contains("[mydrive]"), "{config}");
+    assert!(config.contains("type = amazon cloud drive"), "{config}");
+    assert!(config.contains("\"refresh_token\""), "{config}");
+    // And the remote works for the CLI (and so for rclone) too.
+    let mut session = demo.session.clone();
+    session
+        .overrides
+        .insert("endpoint_url".into(), demo.remote.endpoint_url.clone());
+    let (client, _) = session
+        .connect("mydrive")
+        .await
+        .expect("the new remote connects");
+    assert!(client.resolve("Documents").await.is_ok());
 }

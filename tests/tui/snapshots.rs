@@ -89,6 +89,12 @@ fn browsing(w: u16, h: u16) -> App {
     app.log_path = "/home/ada/.local/share/acdc/acdc.log".into();
     send(&mut app, vec![Msg::Tick(NOW_MS), Msg::Resize(w, h)]);
     app.start();
+    update(
+        &mut app,
+        Msg::Backend(Event::Connected {
+            remote: "acd".into(),
+        }),
+    );
     listing(
         &mut app,
         0,
@@ -397,4 +403,75 @@ fn a_remapped_key_shows_in_the_hint_line() {
     let hint = text.lines().nth(23).unwrap_or_default();
     assert!(hint.contains("y copy"), "{hint}");
     assert!(!hint.contains("F5"), "{hint}");
+}
+
+#[test]
+fn every_wizard_step() {
+    for (w, h) in SIZES {
+        let mut app = App::new(
+            "",
+            Place::Local("/home/ada".into()),
+            Keymap::default_map(),
+            4,
+        );
+        app.color = false;
+        app.remotes = vec!["acd".into()];
+        send(&mut app, vec![Msg::Tick(NOW_MS), Msg::Resize(w, h)]);
+        app.open_wizard();
+        let mut shots = Vec::new();
+        let mut shoot = |app: &App, name: &str| shots.push((name.to_string(), screen(app, w, h)));
+        // A name that is taken: the step says so.
+        send(
+            &mut app,
+            vec![ch('a'), ch('c'), ch('d'), key(KeyCode::Enter)],
+        );
+        shoot(&app, "1_name_taken");
+        send(&mut app, vec![ch('2'), key(KeyCode::Enter)]);
+        update(
+            &mut app,
+            Msg::Paste("amzn1.application-oa2-client.0123456789abcdef".into()),
+        );
+        shoot(&app, "2_client_id");
+        update(&mut app, key(KeyCode::Enter));
+        update(
+            &mut app,
+            Msg::Paste("9f8e7d6c5b4a39281706f5e4d3c2b1a0".into()),
+        );
+        shoot(&app, "3_client_secret");
+        update(&mut app, key(KeyCode::Enter));
+        shoot(&app, "4_auth_url");
+        update(&mut app, key(KeyCode::Enter));
+        shoot(&app, "5_token_url");
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, key(KeyCode::Down));
+        shoot(&app, "6_method");
+        update(&mut app, key(KeyCode::Enter));
+        update(
+            &mut app,
+            Msg::Backend(Event::AuthUrl {
+                url: "https://www.amazon.com/ap/oa?response_type=code&client_id=amzn1.application-oa2-client.0123456789abcdef&state=0123456789abcdefghij&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2F&scope=clouddrive%3Aread_all+clouddrive%3Awrite".into(),
+                redirect: "http://127.0.0.1:53682/".into(),
+                listening: "listening on 127.0.0.1:53682 for Amazon's answer".into(),
+                browser_opened: false,
+            }),
+        );
+        update(
+            &mut app,
+            Msg::Paste("http://127.0.0.1:53682/?code=ANBz".into()),
+        );
+        shoot(&app, "7_waiting");
+        update(
+            &mut app,
+            Msg::Backend(Event::Authorized(Err(
+                "the code was refused: invalid_grant".into(),
+            ))),
+        );
+        shoot(&app, "8_outcome_failed");
+        send(&mut app, vec![key(KeyCode::Enter), key(KeyCode::Enter)]);
+        update(&mut app, Msg::Backend(Event::Authorized(Ok("{}".into()))));
+        shoot(&app, "8_outcome_authorized");
+        for (name, shot) in shots {
+            insta::assert_snapshot!(format!("wizard_{name}_{w}x{h}"), shot);
+        }
+    }
 }
