@@ -214,6 +214,9 @@ pub enum Focus {
     Queue,
 }
 
+/// How often finishing downloads may refresh the local pane.
+const LOCAL_REFRESH_MS: u64 = 2_000;
+
 /// Recent errors kept for the log view.
 const LOG_LINES: usize = 200;
 
@@ -241,6 +244,8 @@ pub struct App {
     pub drive_root: Option<String>,
     /// The Drive pane's remote answered; until then it shows nothing.
     pub connected: bool,
+    /// When finished downloads last refreshed the local pane.
+    local_refreshed_ms: u64,
     pub wizard: Option<Wizard>,
     /// What a new remote's wizard starts with (the demo fills in acd-emu's addresses).
     pub wizard_defaults: NewRemote,
@@ -275,6 +280,7 @@ impl App {
             quit: false,
             drive_root: None,
             connected: false,
+            local_refreshed_ms: 0,
             wizard: None,
             wizard_defaults: wizard::amazon_defaults(),
             remotes: Vec::new(),
@@ -361,10 +367,16 @@ impl App {
     }
 
     /// Lists pane `i` again where it is (and asks for its free space).
-    fn reload(&mut self, i: usize) -> Vec<Request> {
+    /// Lists pane `i` again; `fresh` when it moved to another place (the old entries go
+    /// at once), else a refresh that keeps them on screen until the new ones come.
+    fn list(&mut self, i: usize, fresh: bool) -> Vec<Request> {
         let listing = self.id();
         let pane = &mut self.panes[i];
-        pane.begin_listing(listing);
+        if fresh {
+            pane.begin_listing(listing);
+        } else {
+            pane.begin_refresh(listing);
+        }
         let mut out = vec![Request::List {
             side: pane.side,
             listing,
@@ -379,6 +391,10 @@ impl App {
         out
     }
 
+    fn reload(&mut self, i: usize) -> Vec<Request> {
+        self.list(i, false)
+    }
+
     fn go(&mut self, i: usize, place: Place, remember: Option<String>) -> Vec<Request> {
         let pane = &mut self.panes[i];
         pane.place = place;
@@ -386,7 +402,7 @@ impl App {
         pane.filter.clear();
         pane.cursor = 0;
         pane.remember = remember;
-        self.reload(i)
+        self.list(i, true)
     }
 
     fn reload_side(&mut self, side: Side) -> Vec<Request> {
@@ -1044,7 +1060,12 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
                     .chain(app.reload_side(Side::Local))
                     .collect();
             }
-            if finished_download == Some(true) && !app.panes[0].loading {
+            // Downloads land in the local pane: refresh it, at most every 2 s while they run.
+            if finished_download == Some(true)
+                && !app.panes[0].loading
+                && app.now_ms.saturating_sub(app.local_refreshed_ms) >= LOCAL_REFRESH_MS
+            {
+                app.local_refreshed_ms = app.now_ms;
                 return app.reload_side(Side::Local);
             }
         }

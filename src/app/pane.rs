@@ -74,6 +74,8 @@ pub struct Pane {
     selected_bytes: u64,
     /// How many entries the view was last built from.
     sorted: usize,
+    /// A refresh is under way: the entries shown are the previous listing's.
+    refreshing: bool,
     pub sort: Sort,
     pub filter: String,
     pub loading: bool,
@@ -98,6 +100,7 @@ impl Pane {
             selected: HashSet::new(),
             selected_bytes: 0,
             sorted: 0,
+            refreshing: false,
             sort: Sort::Name,
             filter: String::new(),
             loading: false,
@@ -123,6 +126,15 @@ impl Pane {
         self.place == Place::Trash
     }
 
+    /// The same folder listed again: the old entries stay on screen until the first page
+    /// of the new listing replaces them, and the cursor keeps its entry.
+    pub fn begin_refresh(&mut self, listing: u64) {
+        self.listing = listing;
+        self.loading = true;
+        self.error = None;
+        self.refreshing = true;
+    }
+
     /// A new listing starts: the old entries go, the cursor will find `remember`.
     pub fn begin_listing(&mut self, listing: u64) {
         self.listing = listing;
@@ -134,11 +146,21 @@ impl Pane {
         self.entries.clear();
         self.view.clear();
         self.sorted = 0;
+        self.refreshing = false;
         self.cursor = 0;
         self.offset = 0;
     }
 
     pub fn add_page(&mut self, mut entries: Vec<Entry>, done: bool) {
+        if self.refreshing {
+            self.refreshing = false;
+            if self.remember.is_none() {
+                self.remember = self.cursor_entry().map(|e| e.name.clone());
+            }
+            self.entries.clear();
+            self.view.clear();
+            self.sorted = 0;
+        }
         let keep = self.cursor_entry().map(|e| e.key.clone());
         self.entries.append(&mut entries);
         if done {
@@ -428,6 +450,27 @@ mod tests {
         assert_eq!(p.view.len(), 200, "not sorted again until it doubles");
         p.add_page(page(300), true);
         assert_eq!(p.view.len(), 400, "all of it at the end");
+    }
+
+    #[test]
+    fn a_refresh_keeps_the_old_entries_until_new_ones_come() {
+        let mut p = Pane::new(Side::Drive, Place::Drive(vec![]));
+        p.begin_listing(1);
+        p.add_page(
+            vec![file("a", 1, 1), file("b", 1, 1), file("c", 1, 1)],
+            true,
+        );
+        p.move_cursor(1, 10);
+        p.begin_refresh(2);
+        assert_eq!(p.view.len(), 3, "still shown while the refresh loads");
+        p.add_page(vec![file("c", 1, 1)], false);
+        p.add_page(vec![file("b", 1, 1)], true);
+        assert_eq!(names(&p), ["b", "c"]);
+        assert_eq!(
+            p.cursor_entry().unwrap().name,
+            "b",
+            "the cursor kept its entry"
+        );
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct Queue {
     pub collapsed: bool,
     /// Rows the panel takes (borders included); None = sized to the terminal.
     pub height: Option<u16>,
+    /// Settled rows kept (see `forget_settled`).
+    pub keep_settled: usize,
+    /// Files and bytes done in rows no longer kept.
+    forgotten: (usize, u64),
 }
 
 impl Queue {
@@ -74,6 +78,8 @@ impl Queue {
             rate: 0.0,
             collapsed: false,
             height: None,
+            keep_settled: 10_000,
+            forgotten: (0, 0),
         }
     }
 
@@ -115,6 +121,7 @@ impl Queue {
                     }
                     row.state = state;
                 }
+                self.forget_settled();
             }
             EngineEvent::Progress {
                 jobs,
@@ -144,6 +151,45 @@ impl Queue {
         }
     }
 
+    /// Past a bound, the oldest settled rows (done, skipped, cancelled) leave the panel,
+    /// so a session of days stays small; failed ones stay until retried.
+    fn forget_settled(&mut self) {
+        let settled = |r: &JobRow| {
+            matches!(
+                r.state,
+                TransferState::Done | TransferState::Skipped { .. } | TransferState::Cancelled
+            )
+        };
+        let count = self.rows.iter().filter(|r| settled(r)).count();
+        if count <= self.keep_settled + self.keep_settled / 10 {
+            return;
+        }
+        let mut drop = count - self.keep_settled;
+        let before = self.rows.len();
+        let forgotten = &mut self.forgotten;
+        self.rows.retain(|r| {
+            if drop > 0 && settled(r) {
+                drop -= 1;
+                // The totals still count what was done.
+                if r.state == TransferState::Done {
+                    forgotten.0 += 1;
+                    forgotten.1 += r.size;
+                }
+                false
+            } else {
+                true
+            }
+        });
+        self.cursor = self.cursor.saturating_sub(before - self.rows.len());
+        self.offset = self.offset.saturating_sub(before - self.rows.len());
+        self.index = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id, i))
+            .collect();
+    }
+
     fn row_mut(&mut self, id: JobId) -> Option<&mut JobRow> {
         let i = *self.index.get(&id)?;
         self.rows.get_mut(i)
@@ -160,7 +206,11 @@ impl Queue {
     }
 
     pub fn totals(&self) -> Totals {
-        let mut t = Totals::default();
+        let mut t = Totals {
+            files_done: self.forgotten.0,
+            bytes_done: self.forgotten.1,
+            ..Totals::default()
+        };
         for row in &self.rows {
             match &row.state {
                 TransferState::Done => {
@@ -208,6 +258,48 @@ impl Queue {
 mod tests {
     use super::*;
     use crate::transfer::state::Phase;
+
+    #[test]
+    fn old_settled_rows_leave_failed_ones_stay() {
+        let mut q = Queue::new(4);
+        q.keep_settled = 10;
+        q.apply(added(0, 1), 0);
+        q.apply(
+            EngineEvent::State {
+                id: 0,
+                state: TransferState::Failed { reason: "x".into() },
+            },
+            0,
+        );
+        for id in 1..=20 {
+            q.apply(added(id, 1), 0);
+            q.apply(
+                EngineEvent::State {
+                    id,
+                    state: TransferState::Done,
+                },
+                0,
+            );
+        }
+        let ids: Vec<u64> = q.rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids[0], 0, "the failed one stays");
+        assert!(ids.len() <= 12, "{ids:?}");
+        assert_eq!(*ids.last().unwrap(), 20);
+        assert_eq!(
+            q.totals().files_done,
+            20,
+            "forgotten rows still count as done"
+        );
+        // The index still finds the rows it kept.
+        q.apply(
+            EngineEvent::State {
+                id: 20,
+                state: TransferState::Queued,
+            },
+            0,
+        );
+        assert_eq!(q.rows.last().unwrap().state, TransferState::Queued);
+    }
     use std::path::PathBuf;
 
     fn added(id: JobId, size: u64) -> EngineEvent {

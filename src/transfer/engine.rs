@@ -21,6 +21,9 @@ use crate::drive::{Client, DriveError};
 
 pub type JobId = u64;
 
+/// Finished jobs the scheduler remembers (see `forget_settled`).
+const KEEP_SETTLED: usize = 10_000;
+
 /// What to transfer; fixed when queued (the destination does not move afterwards).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum JobSpec {
@@ -393,6 +396,32 @@ impl Scheduler {
             j.log_finished(id, &job.spec, &state, record);
         }
         self.set_state(id, state);
+        self.forget_settled();
+    }
+
+    /// A long session must not keep every finished job: past a bound, the oldest that are
+    /// Done, Skipped or Cancelled go (failed ones stay, to be retried). The journal and
+    /// the transfer log keep their record.
+    fn forget_settled(&mut self) {
+        let settled = |j: &Job| {
+            matches!(
+                j.state,
+                TransferState::Done | TransferState::Skipped { .. } | TransferState::Cancelled
+            )
+        };
+        let count = self.jobs.iter().filter(|j| settled(j)).count();
+        if count <= KEEP_SETTLED + KEEP_SETTLED / 10 {
+            return;
+        }
+        let mut drop = count - KEEP_SETTLED;
+        self.jobs.retain(|j| {
+            if drop > 0 && settled(j) {
+                drop -= 1;
+                false
+            } else {
+                true
+            }
+        });
     }
 
     fn running(&self) -> usize {

@@ -145,7 +145,16 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         (12, 0, 0, 0)
     };
     let now = app.now();
-    for (i, row) in q.rows.iter().enumerate().skip(q.offset).take(rows) {
+    // Unfocused, the panel follows the work: finished rows scroll away above what runs.
+    let first = if focused {
+        q.offset
+    } else {
+        let running = q.rows.iter().position(|r| !r.state.is_final());
+        running
+            .unwrap_or(q.rows.len())
+            .min(q.rows.len().saturating_sub(rows))
+    };
+    for (i, row) in q.rows.iter().enumerate().skip(first).take(rows) {
         let arrow = if row.upload { "↑" } else { "↓" };
         let mut text = format!("{arrow} {}", pad(&printable(&row.label), name_w));
         if bar_w > 0 {

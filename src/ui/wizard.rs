@@ -188,10 +188,16 @@ pub fn draw(frame: &mut Frame, app: &App, wizard: &Wizard, theme: Theme) {
 }
 
 /// The address as a QR code in half-block characters (two modules per cell, low error
-/// correction: the smallest code), without its quiet zone (the blank terminal is one).
+/// correction: the smallest code). Terminals are mostly light text on dark, so a dark
+/// module is a blank cell and the light ones (and the quiet zone) are drawn.
 fn qr(url: &str) -> Option<Vec<String>> {
     let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::L).ok()?;
-    let art = code.render::<Dense1x2>().quiet_zone(false).build();
+    let art = code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build();
     Some(art.lines().map(str::to_string).collect())
 }
 
