@@ -47,6 +47,7 @@ pub struct BackendOptions {
 
 /// What exists once a remote answered: its Drive, its transfer engine, its names' encoding.
 struct Connected {
+    remote: String,
     drive: DriveFs,
     engine: Engine,
     encoding: names::Encoding,
@@ -143,31 +144,42 @@ impl Backend {
             .ok_or_else(|| FsError::Refused("no Drive connected yet".into()))
     }
 
+    /// The remote's token is refused: the wizard re-authorizes it, with its settings.
+    fn needs_auth(&self, remote: String, message: String) {
+        let remote = match self.session.options(&remote) {
+            Ok(o) => NewRemote {
+                name: remote,
+                client_id: o.client_id,
+                client_secret: o.client_secret,
+                auth_url: o.auth_url,
+                token_url: o.token_url,
+                endpoint_url: o.endpoint_url,
+                token: String::new(),
+            },
+            Err(_) => NewRemote {
+                name: remote,
+                ..crate::app::wizard::amazon_defaults()
+            },
+        };
+        self.send(Event::NeedsAuth { remote, message });
+    }
+
+    /// A Drive call failed because the token was revoked mid-session: re-authorize.
+    fn check_auth(&self, e: &FsError) {
+        if let FsError::Drive(DriveError::Auth(
+            AuthError::Revoked { .. } | AuthError::NoToken { .. },
+        )) = e
+            && let Ok(c) = self.conn()
+        {
+            self.needs_auth(c.remote.clone(), e.to_string());
+        }
+    }
+
     async fn connect(&self, remote: String) {
         let (client, options) = match self.session.connect(&remote).await {
             Ok(c) => c,
             Err(e) if is_auth_problem(&e) => {
-                let settings = self.session.options(&remote).ok();
-                let defaults = crate::app::wizard::amazon_defaults();
-                let remote = match settings {
-                    Some(o) => NewRemote {
-                        name: remote,
-                        client_id: o.client_id,
-                        client_secret: o.client_secret,
-                        auth_url: o.auth_url,
-                        token_url: o.token_url,
-                        endpoint_url: o.endpoint_url,
-                        token: String::new(),
-                    },
-                    None => NewRemote {
-                        name: remote,
-                        ..defaults
-                    },
-                };
-                self.send(Event::NeedsAuth {
-                    remote,
-                    message: e.to_string(),
-                });
+                self.needs_auth(remote, e.to_string());
                 return;
             }
             Err(e) => {
@@ -225,6 +237,7 @@ impl Backend {
         ))
         .abort_handle();
         let connected = Arc::new(Connected {
+            remote: remote.clone(),
             drive: DriveFs { client },
             engine,
             encoding: options.encoding,
@@ -530,10 +543,13 @@ impl Backend {
                 entries: Vec::new(),
                 done: true,
             },
-            Err(e) => Event::ListingFailed {
-                listing,
-                message: e.to_string(),
-            },
+            Err(e) => {
+                self.check_auth(&e);
+                Event::ListingFailed {
+                    listing,
+                    message: e.to_string(),
+                }
+            }
         });
     }
 

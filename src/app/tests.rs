@@ -571,3 +571,21 @@ fn scans_show_until_they_are_queued() {
     );
     assert_eq!(app.errors, vec!["a: name differs only in case".to_string()]);
 }
+
+#[test]
+fn an_unfinished_queue_is_offered_at_start() {
+    let mut app = listed(vec![], vec![]);
+    update(&mut app, Msg::Backend(Event::Unfinished(12)));
+    let Some(Dialog::Confirm { lines, .. }) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert!(lines[0].contains("12 transfers"), "{lines:?}");
+    assert_eq!(
+        update(&mut app, ch('y')),
+        vec![Request::Queue(QueueCommand::ResumeUnfinished)]
+    );
+    // No keeps them for later: nothing is asked of the backend.
+    update(&mut app, Msg::Backend(Event::Unfinished(12)));
+    assert!(update(&mut app, ch('n')).is_empty());
+    assert!(app.dialog.is_none());
+}

@@ -308,3 +308,50 @@ async fn the_wizard_sets_up_a_remote_headless() {
         .expect("the new remote connects");
     assert!(client.resolve("Documents").await.is_ok());
 }
+
+/// SIGTERM (a shutdown, a killed SSH session's hangup is handled the same) leaves the
+/// terminal as it was: canonical mode and echo back on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_acdc_gives_the_terminal_back() {
+    let demo = acdc::launch::demo(small_seed(), true)
+        .await
+        .expect("demo drive");
+    let data = tempfile::tempdir().expect("temp");
+    let pid_file = data.path().join("pid");
+    let command = format!(
+        "stty sane; ACDC_DATA_DIR={} {} --config {} --remote demo --local {} < /dev/tty & echo $! > {}; wait $!; \
+         echo acdc-exited-$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo \
+         | tr '\\n' ' '; echo; sleep 60",
+        shell_quote(data.path()),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_acdc"))),
+        shell_quote(&demo.session.config_path),
+        shell_quote(&demo.local()),
+        shell_quote(&pid_file),
+    );
+    let tmux = Tmux::start(90, 28, &command);
+    tmux.wait_for("the panes", |s| s.contains("/Documents"))
+        .await;
+    let pid = std::fs::read_to_string(&pid_file).expect("pid");
+    let status = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let screen = tmux
+        .wait_for("the shell again", |s| {
+            s.contains("acdc-exited-") && s.contains("icanon")
+        })
+        .await;
+    assert!(
+        screen.contains("icanon echo"),
+        "raw mode was left on:\n{screen}"
+    );
+    assert!(
+        !screen.contains("-icanon") && !screen.contains("-echo"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("/Documents"),
+        "the alternate screen was left:\n{screen}"
+    );
+}
