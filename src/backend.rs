@@ -3,6 +3,7 @@
 //! on any of it. It also follows the Drive's changes feed, so the Drive pane sees what
 //! other clients do.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::pane::{Place, Side};
 use crate::app::wizard::WizardRequest;
-use crate::app::{Event, Request};
+use crate::app::{Event, Request, Resolution};
 use crate::auth::AuthError;
 use crate::auth::flow::{self, Authorization, Pasted};
 use crate::cli::session::{Session, SessionError};
@@ -24,7 +25,9 @@ use crate::fs::local::LocalFs;
 use crate::fs::{Entry, Fs, FsError, FsResult, Key};
 use crate::names;
 use crate::transfer::journal::Journal;
-use crate::transfer::plan::{Plan, PlanError, Scan, ScanCounts, plan_download, plan_upload};
+use crate::transfer::plan::{
+    Conflict, Plan, PlanError, Scan, ScanCounts, plan_download, plan_upload,
+};
 use crate::transfer::{Engine, EngineOptions};
 use crate::ui::text::count;
 
@@ -76,6 +79,8 @@ struct Backend {
     auth: Arc<tokio::sync::Mutex<Option<AuthInProgress>>>,
     events: mpsc::UnboundedSender<Event>,
     scans: Arc<std::sync::Mutex<Vec<(u64, CancellationToken)>>>,
+    /// Conflicting files of finished scans, until the user says what to do with them.
+    conflicts: Arc<std::sync::Mutex<HashMap<u64, Vec<Conflict>>>>,
 }
 
 /// Starts the backend; requests go in on the sender, events come out of the receiver.
@@ -97,6 +102,7 @@ pub fn start(
         auth: Arc::default(),
         events,
         scans: Arc::default(),
+        conflicts: Arc::default(),
     };
     tokio::spawn(async move {
         while let Some(request) = incoming.recv().await {
@@ -407,6 +413,25 @@ impl Backend {
                 }
             }
             Request::Copy { scan, sources, to } => self.copy(scan, sources, to).await,
+            Request::Resolve { scan, resolution } => {
+                let held = self
+                    .conflicts
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.remove(&scan))
+                    .unwrap_or_default();
+                let specs: Vec<_> = held
+                    .into_iter()
+                    .filter_map(|c| match resolution {
+                        Resolution::Overwrite => Some(c.overwrite),
+                        Resolution::KeepBoth => Some(c.keep_both),
+                        Resolution::Skip => None,
+                    })
+                    .collect();
+                if let (false, Ok(c)) = (specs.is_empty(), self.conn()) {
+                    c.engine.add(specs).await;
+                }
+            }
             Request::CancelScan(id) => {
                 if let Ok(scans) = self.scans.lock() {
                     for (_, token) in scans.iter().filter(|(s, _)| *s == id) {
@@ -614,11 +639,19 @@ impl Backend {
                         return;
                     }
                 }
+                let conflicts: Vec<String> =
+                    plan.conflicts.iter().map(|c| c.overwrite.label()).collect();
+                if !plan.conflicts.is_empty()
+                    && let Ok(mut pending) = self.conflicts.lock()
+                {
+                    pending.insert(scan, plan.conflicts);
+                }
                 self.send(Event::ScanDone {
                     scan,
                     queued,
                     unchanged: plan.unchanged.len(),
                     problems: plan.problems,
+                    conflicts,
                 });
             }
             Err(e) => self.send(Event::ScanFailed {
@@ -669,6 +702,7 @@ impl Backend {
             let scan = Scan {
                 encoding: c.encoding,
                 dry_run: false,
+                ask_conflicts: true,
                 cancel: cancel.clone(),
                 progress: &progress,
             };
@@ -713,6 +747,7 @@ impl Backend {
             total.specs.extend(plan.specs);
             total.unchanged.extend(plan.unchanged);
             total.problems.extend(plan.problems);
+            total.conflicts.extend(plan.conflicts);
         }
         total.counts = done;
         Ok(total)

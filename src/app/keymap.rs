@@ -18,10 +18,11 @@ pub enum Mode {
     Input,
     Help,
     Wizard,
+    Conflict,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Panes,
         Mode::Trash,
         Mode::Queue,
@@ -29,6 +30,7 @@ impl Mode {
         Mode::Input,
         Mode::Help,
         Mode::Wizard,
+        Mode::Conflict,
     ];
 
     pub fn table(self) -> &'static str {
@@ -40,6 +42,7 @@ impl Mode {
             Mode::Input => "input",
             Mode::Help => "help",
             Mode::Wizard => "wizard",
+            Mode::Conflict => "conflict",
         }
     }
 }
@@ -113,6 +116,9 @@ actions! {
     Yes = "yes": "yes",
     No = "no": "no",
     Accept = "accept": "accept / next",
+    Overwrite = "overwrite": "replace them",
+    KeepBoth = "keep_both": "keep both (the copy gets a number)",
+    Skip = "skip": "skip them",
 }
 
 /// One key with its modifiers, as written in the keymap file.

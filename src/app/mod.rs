@@ -57,6 +57,11 @@ pub enum Request {
         to: Place,
     },
     CancelScan(u64),
+    /// What to do with a scan's conflicting files.
+    Resolve {
+        scan: u64,
+        resolution: Resolution,
+    },
     Mkdir {
         side: Side,
         parent: Place,
@@ -119,6 +124,8 @@ pub enum Event {
         queued: usize,
         unchanged: usize,
         problems: Vec<String>,
+        /// Files whose destination exists and differs: held until the user decides.
+        conflicts: Vec<String>,
     },
     ScanFailed {
         scan: u64,
@@ -175,8 +182,17 @@ pub enum Event {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Overwrite,
+    KeepBoth,
+    Skip,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
+    /// Files of a copy would replace different ones: one answer for all of them.
+    Conflicts { scan: u64, names: Vec<String> },
     Confirm {
         title: String,
         lines: Vec<String>,
@@ -319,6 +335,7 @@ impl App {
         }
         match (&self.dialog, self.help, self.focus) {
             (Some(Dialog::Confirm { .. }), _, _) => Mode::Confirm,
+            (Some(Dialog::Conflicts { .. }), _, _) => Mode::Conflict,
             (Some(Dialog::Input { .. }), _, _) => Mode::Input,
             (Some(Dialog::Text { .. }), _, _) | (None, Some(_), _) => Mode::Help,
             (None, None, Focus::Queue) => Mode::Queue,
@@ -480,6 +497,17 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Request> {
     };
     match mode {
         Mode::Confirm => on_confirm(app, action),
+        Mode::Conflict => {
+            let Some(Dialog::Conflicts { scan, .. }) = app.dialog.take() else {
+                return Vec::new();
+            };
+            let resolution = match action {
+                Action::Overwrite => Resolution::Overwrite,
+                Action::KeepBoth => Resolution::KeepBoth,
+                _ => Resolution::Skip,
+            };
+            vec![Request::Resolve { scan, resolution }]
+        }
         Mode::Help => {
             match action {
                 Action::Up => app.help = app.help.map(|h| h.saturating_sub(1)),
@@ -1019,8 +1047,15 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
             queued,
             unchanged,
             problems,
+            conflicts,
         } => {
             app.queue.scans.retain(|s| s.id != scan);
+            if !conflicts.is_empty() {
+                app.dialog = Some(Dialog::Conflicts {
+                    scan,
+                    names: conflicts,
+                });
+            }
             let refused = problems.len();
             for p in problems {
                 app.report(p);

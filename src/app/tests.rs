@@ -562,6 +562,7 @@ fn scans_show_until_they_are_queued() {
             queued: 4,
             unchanged: 1,
             problems: vec!["a: name differs only in case".into()],
+            conflicts: vec![],
         }),
     );
     assert!(app.queue.scans.is_empty());
@@ -588,4 +589,45 @@ fn an_unfinished_queue_is_offered_at_start() {
     update(&mut app, Msg::Backend(Event::Unfinished(12)));
     assert!(update(&mut app, ch('n')).is_empty());
     assert!(app.dialog.is_none());
+}
+
+#[test]
+fn files_already_there_are_asked_about_once_for_all() {
+    let mut app = listed(vec![], vec![]);
+    update(
+        &mut app,
+        Msg::Backend(Event::ScanDone {
+            scan: 4,
+            queued: 2,
+            unchanged: 0,
+            problems: vec![],
+            conflicts: vec!["a.txt".into(), "b.txt".into()],
+        }),
+    );
+    assert_eq!(app.mode(), Mode::Conflict);
+    assert_eq!(
+        update(&mut app, ch('k')),
+        vec![Request::Resolve {
+            scan: 4,
+            resolution: Resolution::KeepBoth
+        }]
+    );
+    assert!(app.dialog.is_none());
+    update(
+        &mut app,
+        Msg::Backend(Event::ScanDone {
+            scan: 5,
+            queued: 0,
+            unchanged: 0,
+            problems: vec![],
+            conflicts: vec!["a.txt".into()],
+        }),
+    );
+    assert_eq!(
+        update(&mut app, press(KeyCode::Esc)),
+        vec![Request::Resolve {
+            scan: 5,
+            resolution: Resolution::Skip
+        }]
+    );
 }

@@ -68,6 +68,7 @@ fn scan<'a>(options: &RemoteOptions, opts: &CopyOptions) -> Scan<'a> {
     Scan {
         encoding: options.encoding,
         dry_run: opts.dry_run,
+        ask_conflicts: false,
         cancel: CancellationToken::new(),
         progress: &|_| {},
     }

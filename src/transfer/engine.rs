@@ -754,7 +754,8 @@ pub fn numbered(name: &str, n: u32) -> String {
     }
 }
 
-fn free_local_name(target: &std::path::Path) -> PathBuf {
+/// `name (1).ext`, `name (2).ext`… beside `target`: the first that does not exist.
+pub fn free_local_name(target: &std::path::Path) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

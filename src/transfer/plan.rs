@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 use super::JobSpec;
+use super::engine::{free_local_name, numbered};
 use crate::drive::content::file_md5;
 use crate::drive::model::Node;
 use crate::drive::{Client, DriveError};
@@ -33,6 +34,14 @@ pub struct ScanCounts {
     pub bytes: u64,
 }
 
+/// A file whose destination exists and differs, when the user is to be asked: the job that
+/// overwrites it, and the one that keeps both (`name (1).ext`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub overwrite: JobSpec,
+    pub keep_both: JobSpec,
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
     /// In a dry run, an upload into a folder that does not exist yet has an empty parent.
@@ -41,6 +50,8 @@ pub struct Plan {
     pub unchanged: Vec<String>,
     /// Items that will not be copied, each with its reason.
     pub problems: Vec<String>,
+    /// With `Scan::ask_conflicts`: files that would replace a different one.
+    pub conflicts: Vec<Conflict>,
     pub counts: ScanCounts,
 }
 
@@ -48,6 +59,9 @@ pub struct Plan {
 pub struct Scan<'a> {
     pub encoding: names::Encoding,
     pub dry_run: bool,
+    /// Set files whose destination exists and differs apart (the TUI asks); otherwise
+    /// they are queued and the engine's conflict policy decides.
+    pub ask_conflicts: bool,
     pub cancel: CancellationToken,
     pub progress: &'a (dyn Fn(ScanCounts) + Send + Sync),
 }
@@ -237,6 +251,24 @@ pub async fn plan_upload(
                 plan.unchanged.push(shown);
                 continue;
             }
+            if scan.ask_conflicts {
+                let taken = existing.get(&file.folder);
+                let free = (1..)
+                    .map(|n| numbered(&file.name, n))
+                    .find(|c| taken.is_none_or(|t| !t.contains_key(&c.to_lowercase())))
+                    .unwrap_or_else(|| file.name.clone());
+                let spec = |name: String| JobSpec::Upload {
+                    local: file.local.clone(),
+                    parent: parent.clone(),
+                    name,
+                    size: file.size,
+                };
+                plan.conflicts.push(Conflict {
+                    overwrite: spec(file.name.clone()),
+                    keep_both: spec(free),
+                });
+                continue;
+            }
         }
         plan.specs.push(JobSpec::Upload {
             local: file.local,
@@ -315,6 +347,14 @@ pub async fn plan_download(
             && file_md5(&target).ok().as_deref() == node.md5()
         {
             plan.unchanged.push(target.display().to_string());
+            continue;
+        }
+        if scan.ask_conflicts && std::fs::symlink_metadata(&target).is_ok() {
+            let free = free_local_name(&target);
+            plan.conflicts.push(Conflict {
+                overwrite: JobSpec::download(&node, target),
+                keep_both: JobSpec::download(&node, free),
+            });
             continue;
         }
         plan.specs.push(JobSpec::download(&node, target));

@@ -66,6 +66,33 @@ pub fn draw(frame: &mut Frame, app: &App, dialog: &Dialog, theme: Theme) {
                 keys_line(app, Mode::Input, &[Action::Accept, Action::Cancel]),
             )
         }
+        Dialog::Conflicts { names, .. } => {
+            let what = match names.len() {
+                1 => "1 file is".to_string(),
+                n => format!("{n} files are"),
+            };
+            let mut lines = vec![Line::from(format!(
+                "{what} at the destination already, and different:"
+            ))];
+            for name in names.iter().take(5) {
+                lines.push(Line::from(format!(
+                    "  {}",
+                    fit(&printable(name), inner_w.saturating_sub(2))
+                )));
+            }
+            if names.len() > 5 {
+                lines.push(Line::from(format!("  … and {} more", names.len() - 5)));
+            }
+            (
+                "Already there".to_string(),
+                lines,
+                keys_line(
+                    app,
+                    Mode::Conflict,
+                    &[Action::Overwrite, Action::KeepBoth, Action::Skip],
+                ),
+            )
+        }
         Dialog::Text { title, lines } => (
             title.clone(),
             lines.iter().map(|l| Line::from(printable(l))).collect(),
@@ -111,6 +138,7 @@ pub fn help(frame: &mut Frame, app: &App, theme: Theme) {
                 Mode::Input => "Typing a name",
                 Mode::Help => "This screen",
                 Mode::Wizard => "Setup wizard",
+                Mode::Conflict => "Files already at the destination",
             },
             theme.folder(),
         )));

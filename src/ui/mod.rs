@@ -129,6 +129,7 @@ fn hinted(mode: Mode) -> &'static [Action] {
         Mode::Input => &[Action::Accept, Action::Cancel],
         Mode::Help => &[Action::Close, Action::Up, Action::Down],
         Mode::Wizard => &[Action::Accept, Action::Cancel],
+        Mode::Conflict => &[Action::Overwrite, Action::KeepBoth, Action::Skip],
     }
 }
 
@@ -152,6 +153,7 @@ fn hint_label(action: Action) -> &'static str {
         Action::PriorityDown => "prio-",
         Action::MoreTransfers => "more",
         Action::FewerTransfers => "fewer",
+        Action::KeepBoth => "keep both",
         other => other.name(),
     }
 }

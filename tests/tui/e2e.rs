@@ -126,6 +126,18 @@ async fn browse_copy_trash_and_restore_in_a_real_terminal() {
     })
     .await;
 
+    // Copy one of them again after changing it locally: asked, keep both.
+    std::fs::write(local.join("Welcome to acdc.txt"), "changed here\n").expect("edit");
+    tmux.keys(&["k", "F5"]);
+    tmux.wait_for("the question", |s| {
+        s.contains("Already there") && s.contains("and different")
+    })
+    .await;
+    tmux.keys(&["k"]);
+    tmux.wait_for("the second copy", |s| s.contains("Welcome to acdc (1).txt"))
+        .await;
+    tmux.keys(&["j"]);
+
     // F8 the file under the cursor now (議事録.txt) and confirm.
     tmux.keys(&["F8"]);
     tmux.wait_for("the confirm dialog", |s| {
@@ -169,12 +181,23 @@ async fn browse_copy_trash_and_restore_in_a_real_terminal() {
     let (client, _) = demo.session.connect("demo").await.expect("connect");
     let documents = client.resolve("Documents").await.expect("Documents");
     let children = client.list_all(&documents.id).await.expect("list");
-    for name in ["Résumé — draft.txt", "Welcome to acdc.txt"] {
+    assert_eq!(
+        std::fs::read_to_string(local.join("Welcome to acdc.txt"))
+            .ok()
+            .as_deref(),
+        Some("changed here\n"),
+        "keep both left the local file alone"
+    );
+    // The Drive's copy of the changed file came down beside it, as "(1)".
+    for (name, local_name) in [
+        ("Résumé — draft.txt", "Résumé — draft.txt"),
+        ("Welcome to acdc.txt", "Welcome to acdc (1).txt"),
+    ] {
         let node = children
             .iter()
             .find(|n| n.name() == name)
             .unwrap_or_else(|| panic!("{name} on the Drive"));
-        let path = local.join(name);
+        let path = local.join(local_name);
         assert_eq!(
             file_md5(&path).ok().as_deref(),
             node.md5(),
