@@ -39,6 +39,50 @@ pub fn file_md5(path: &Path) -> std::io::Result<String> {
     }
 }
 
+/// Chunks of an upload: 1 MiB, few in flight, so the file is never in memory.
+const UPLOAD_CHUNK: usize = 1 << 20;
+const CHUNKS_AHEAD: usize = 4;
+
+type ChunkStream = futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// Reads `path` on a blocking thread, hashing each chunk into `hasher` before handing it to
+/// the HTTP body: hashing runs beside the sending instead of in its way. If the body stops
+/// being taken (the server answered early), the rest is still hashed, so the MD5 is the
+/// whole file's once the handle completes.
+fn read_and_hash(
+    path: &Path,
+    hasher: Arc<Mutex<Md5>>,
+) -> DriveResult<(ChunkStream, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(CHUNKS_AHEAD);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut taken = true;
+        loop {
+            // read_to_end into spare capacity: a File reads straight into it, with no
+            // zeroing of a megabyte first.
+            let mut buf = Vec::with_capacity(UPLOAD_CHUNK);
+            if let Err(e) = (&mut file).take(UPLOAD_CHUNK as u64).read_to_end(&mut buf) {
+                let copy = std::io::Error::new(e.kind(), e.to_string());
+                let _ = tx.blocking_send(Err(copy));
+                return Err(e);
+            }
+            if buf.is_empty() {
+                return Ok(());
+            }
+            hasher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .update(&buf);
+            if taken && tx.blocking_send(Ok(bytes::Bytes::from(buf))).is_err() {
+                taken = false;
+            }
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed();
+    Ok((stream, reader))
+}
+
 /// Where a download lands until it is verified.
 pub fn partial_path(target: &Path) -> PathBuf {
     let name = target
@@ -71,20 +115,19 @@ impl Client {
             observe::reset_bytes(0);
             let hasher = Arc::new(Mutex::new(Md5::new()));
             let sent_bytes = Arc::new(AtomicU64::new(0));
-            let file = tokio::fs::File::open(local).await.map_err(io_err(local))?;
-            let (tap, count, watched) =
-                (hasher.clone(), sent_bytes.clone(), observe::byte_counter());
-            let stream =
-                tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map(move |chunk| {
-                    if let Ok(bytes) = &chunk {
-                        tap.lock().unwrap_or_else(|p| p.into_inner()).update(bytes);
-                        count.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        if let Some(w) = &watched {
-                            w.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        }
+            let (chunks, reader) = read_and_hash(local, hasher.clone())?;
+            let (count, watched) = (sent_bytes.clone(), observe::byte_counter());
+            // Counted as the HTTP client takes each chunk: "the whole body was sent" must
+            // mean sent, not read ahead.
+            let stream = chunks.map(move |chunk| {
+                if let Ok(bytes) = &chunk {
+                    count.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    if let Some(w) = &watched {
+                        w.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     }
-                    chunk
-                });
+                }
+                chunk
+            });
             let part = reqwest::multipart::Part::stream_with_length(
                 reqwest::Body::wrap_stream(stream),
                 size,
@@ -118,6 +161,12 @@ impl Client {
                 .multipart(form)
                 .send()
                 .await;
+            // The hash covers the whole file even when the server stopped reading early.
+            match reader.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(io_err(local)(e)),
+                Err(e) => return Err(DriveError::BadAnswer(format!("reading {name}: {e}"))),
+            }
             let local_md5 = || {
                 hex::encode(
                     hasher

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures::StreamExt;
 use md5::{Digest, Md5};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncSeekExt;
 
 use super::conn::Cutter;
 use super::error::ApiError;
@@ -108,14 +108,42 @@ async fn write_blob(
             "",
         )
     };
-    // Network chunks are small; each tokio::fs write is a trip to the blocking pool.
-    let mut file = tokio::io::BufWriter::with_capacity(
-        1 << 20,
-        tokio::fs::File::create(path).await.map_err(io_error)?,
-    );
-    let mut hasher = Md5::new();
+    // A writer thread hashes and writes while this task reads the next network chunks;
+    // those are small, so they are gathered into 1 MiB blocks first.
+    let durable = emu.with_store(|s| Ok::<_, ApiError>(s.durable))?;
+    let file = std::fs::File::create(path).map_err(io_error)?;
+    let (blocks, mut incoming) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use std::io::Write;
+        let mut file = file;
+        let mut hasher = Md5::new();
+        while let Some(block) = incoming.blocking_recv() {
+            for chunk in &block {
+                hasher.update(chunk);
+            }
+            let mut slices: Vec<std::io::IoSlice> =
+                block.iter().map(|c| std::io::IoSlice::new(c)).collect();
+            let mut slices = slices.as_mut_slice();
+            // (An empty slice left at the end would make write_vectored answer 0.)
+            while slices.iter().any(|s| !s.is_empty()) {
+                let n = file.write_vectored(slices)?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                std::io::IoSlice::advance_slices(&mut slices, n);
+            }
+        }
+        if durable {
+            file.sync_all()?;
+        }
+        Ok(hex::encode(hasher.finalize()))
+    });
+    // The network's chunks, gathered (not copied) until they add up to a block.
+    let mut block: Vec<Bytes> = Vec::new();
+    let mut gathered = 0;
     let mut size: u64 = 0;
     let mut keep = true;
+    let mut writer_gone = false;
     while let Some(chunk) = field.chunk().await.map_err(|_| unreadable())? {
         size += chunk.len() as u64;
         if drop_connection && size >= DROP_AFTER {
@@ -124,21 +152,30 @@ async fn write_blob(
         if size > max_size {
             keep = false;
         }
-        if keep {
-            hasher.update(&chunk);
-            file.write_all(&chunk).await.map_err(io_error)?;
+        if keep && !chunk.is_empty() {
+            gathered += chunk.len();
+            block.push(chunk);
+            if gathered >= BLOCK {
+                gathered = 0;
+                writer_gone |= blocks.send(std::mem::take(&mut block)).await.is_err();
+            }
         }
     }
+    if keep && !block.is_empty() && !drop_connection {
+        writer_gone |= blocks.send(block).await.is_err();
+    }
+    drop(blocks);
+    let written = writer.await.map_err(|e| io_error(std::io::Error::other(e)));
     if drop_connection {
+        let _ = tokio::fs::remove_file(path).await;
         emu.count(|s| s.dropped_connections += 1);
         cutter.cut();
         return Err(unreadable());
     }
-    file.flush().await.map_err(io_error)?;
-    if emu.with_store(|s| Ok::<_, ApiError>(s.durable))? {
-        file.get_ref().sync_all().await.map_err(io_error)?;
+    let md5 = written?.map_err(io_error)?;
+    if writer_gone {
+        return Err(io_error(std::io::Error::other("the blob writer stopped")));
     }
-    drop(file);
     if !keep {
         let _ = tokio::fs::remove_file(path).await;
         return Ok(None);
@@ -146,9 +183,12 @@ async fn write_blob(
     Ok(Some(StagedBlob {
         path: path.to_path_buf(),
         size,
-        md5: hex::encode(hasher.finalize()),
+        md5,
     }))
 }
+
+/// Uploads are hashed and written in blocks of this size.
+const BLOCK: usize = 1 << 20;
 
 fn discard(blob: Option<StagedBlob>) {
     if let Some(blob) = blob {
