@@ -28,7 +28,9 @@ use crate::transfer::journal::Journal;
 use crate::transfer::plan::{
     Conflict, Plan, PlanError, Scan, ScanCounts, plan_download, plan_upload,
 };
-use crate::transfer::{Engine, EngineOptions};
+use crate::transfer::{
+    Engine, EngineOptions, Event as TransferEvent, JobId, JobSpec, TransferState,
+};
 use crate::ui::text::count;
 
 /// Where checkpoints of the changes feed are kept between runs (rclone's `checkpoint` key).
@@ -69,6 +71,9 @@ struct AuthInProgress {
     cancel: CancellationToken,
 }
 
+/// A scan's conflicting files, and whether that copy was a move.
+type HeldConflicts = (Vec<Conflict>, bool);
+
 #[derive(Clone)]
 struct Backend {
     local: LocalFs,
@@ -80,7 +85,9 @@ struct Backend {
     events: mpsc::UnboundedSender<Event>,
     scans: Arc<std::sync::Mutex<Vec<(u64, CancellationToken)>>>,
     /// Conflicting files of finished scans, until the user says what to do with them.
-    conflicts: Arc<std::sync::Mutex<HashMap<u64, Vec<Conflict>>>>,
+    conflicts: Arc<std::sync::Mutex<HashMap<u64, HeldConflicts>>>,
+    /// Jobs of moves, whose originals go once they are Done.
+    moves: Arc<std::sync::Mutex<HashMap<JobId, JobSpec>>>,
 }
 
 /// Starts the backend; requests go in on the sender, events come out of the receiver.
@@ -103,6 +110,7 @@ pub fn start(
         events,
         scans: Arc::default(),
         conflicts: Arc::default(),
+        moves: Arc::default(),
     };
     tokio::spawn(async move {
         while let Some(request) = incoming.recv().await {
@@ -215,10 +223,28 @@ impl Backend {
         };
         let (engine, mut engine_events) =
             Engine::start(client.clone(), engine_options, journal, false);
-        let forward = self.events.clone();
+        let backend = self.clone();
         tokio::spawn(async move {
             while let Some(e) = engine_events.recv().await {
-                if forward.send(Event::Transfer(e)).is_err() {
+                if let TransferEvent::State { id, state } = &e {
+                    let moved = match state {
+                        TransferState::Done => {
+                            backend.moves.lock().ok().and_then(|mut m| m.remove(id))
+                        }
+                        // Not copied: the original stays, and is no longer waited for (a
+                        // failed one may still be retried).
+                        TransferState::Skipped { .. } | TransferState::Cancelled => {
+                            backend.moves.lock().ok().and_then(|mut m| m.remove(id));
+                            None
+                        }
+                        _ => None,
+                    };
+                    if let Some(spec) = moved {
+                        let b = backend.clone();
+                        tokio::spawn(async move { b.remove_original(spec).await });
+                    }
+                }
+                if backend.events.send(Event::Transfer(e)).is_err() {
                     break;
                 }
             }
@@ -412,9 +438,14 @@ impl Backend {
                     Err(e) => tracing::info!("free space unknown: {e}"),
                 }
             }
-            Request::Copy { scan, sources, to } => self.copy(scan, sources, to).await,
+            Request::Copy {
+                scan,
+                sources,
+                to,
+                and_remove,
+            } => self.copy(scan, sources, to, and_remove).await,
             Request::Resolve { scan, resolution } => {
-                let held = self
+                let (held, and_remove) = self
                     .conflicts
                     .lock()
                     .ok()
@@ -429,7 +460,7 @@ impl Backend {
                     })
                     .collect();
                 if let (false, Ok(c)) = (specs.is_empty(), self.conn()) {
-                    c.engine.add(specs).await;
+                    self.enqueue(&c, specs, and_remove).await;
                 }
             }
             Request::CancelScan(id) => {
@@ -610,7 +641,34 @@ impl Backend {
         }
     }
 
-    async fn copy(&self, scan: u64, sources: Vec<Entry>, to: Place) {
+    /// Queues `specs`; for a move, remembers them so each original goes to the trash
+    /// once its copy is verified.
+    async fn enqueue(&self, c: &Connected, specs: Vec<JobSpec>, and_remove: bool) {
+        let ids = c.engine.add(specs.clone()).await;
+        if and_remove && let Ok(mut moves) = self.moves.lock() {
+            moves.extend(ids.into_iter().zip(specs));
+        }
+    }
+
+    /// A moved file's copy is verified: its original goes to the trash (never for good).
+    async fn remove_original(&self, spec: JobSpec) {
+        let (side, key, label) = match &spec {
+            JobSpec::Upload { local, .. } => (Side::Local, Key::Local(local.clone()), spec.label()),
+            JobSpec::Download { node, .. } => (Side::Drive, Key::Drive(node.clone()), spec.label()),
+        };
+        let result = match side {
+            Side::Local => self.local.trash(&key).await,
+            Side::Drive => async { self.conn()?.drive.trash(&key).await }.await,
+        };
+        if let Err(e) = result {
+            self.send(Event::Failed {
+                sides: Vec::new(),
+                message: format!("{label} was copied and verified, but the original stays: {e}"),
+            });
+        }
+    }
+
+    async fn copy(&self, scan: u64, sources: Vec<Entry>, to: Place, and_remove: bool) {
         let label = match sources.as_slice() {
             [one] => one.name.clone(),
             many => count(many.len(), "item"),
@@ -628,9 +686,7 @@ impl Backend {
             Ok(plan) => {
                 let queued = plan.specs.len();
                 match self.conn() {
-                    Ok(c) => {
-                        c.engine.add(plan.specs).await;
-                    }
+                    Ok(c) => self.enqueue(&c, plan.specs, and_remove).await,
                     Err(e) => {
                         self.send(Event::ScanFailed {
                             scan,
@@ -644,7 +700,7 @@ impl Backend {
                 if !plan.conflicts.is_empty()
                     && let Ok(mut pending) = self.conflicts.lock()
                 {
-                    pending.insert(scan, plan.conflicts);
+                    pending.insert(scan, (plan.conflicts, and_remove));
                 }
                 self.send(Event::ScanDone {
                     scan,

@@ -86,6 +86,7 @@ actions! {
     SelectGlob = "select_glob": "select by pattern",
     UnselectGlob = "unselect_glob": "unselect by pattern",
     Copy = "copy": "copy to the other pane",
+    Move = "move": "move to the other pane (copy, verify, trash the original)",
     Rename = "rename": "rename",
     Mkdir = "mkdir": "new folder",
     Delete = "delete": "delete (to the trash)",

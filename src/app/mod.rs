@@ -51,10 +51,12 @@ pub enum Request {
         place: Place,
     },
     /// Scan `sources` (tree copies walk first), then queue one job per file into `to`.
+    /// A move trashes each original once its copy is verified.
     Copy {
         scan: u64,
         sources: Vec<Entry>,
         to: Place,
+        and_remove: bool,
     },
     CancelScan(u64),
     /// What to do with a scan's conflicting files.
@@ -210,6 +212,7 @@ pub enum Dialog {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Confirmed {
     Trash { side: Side, entries: Vec<Entry> },
+    Move { i: usize },
     DeleteForGood { entries: Vec<Entry> },
     Quit,
     Resume,
@@ -675,6 +678,7 @@ fn on_confirm(app: &mut App, action: Action) -> Vec<Request> {
             vec![Request::Trash { side, entries }]
         }
         Confirmed::DeleteForGood { entries } => vec![Request::DeleteForGood { entries }],
+        Confirmed::Move { i } => copy(app, i, true),
         Confirmed::Resume => vec![Request::Queue(QueueCommand::ResumeUnfinished)],
         Confirmed::Quit => {
             app.quit = true;
@@ -764,7 +768,8 @@ fn on_pane_action(app: &mut App, action: Action) -> Vec<Request> {
             app.status = format!("sorted by {}", next.label());
         }
         Action::Refresh => return app.reload(i),
-        Action::Copy => return copy(app, i),
+        Action::Copy => return copy(app, i, false),
+        Action::Move => ask_move(app, i),
         Action::Rename => {
             if let Some(entry) = app.panes[i].cursor_entry() {
                 app.dialog = Some(Dialog::Input {
@@ -838,25 +843,66 @@ fn on_pane_action(app: &mut App, action: Action) -> Vec<Request> {
     Vec::new()
 }
 
-fn copy(app: &mut App, i: usize) -> Vec<Request> {
+/// Why pane `i`'s entries cannot go to the other pane, if they cannot.
+fn transfer_problem(app: &App, i: usize) -> Option<String> {
+    let target = &app.panes[1 - i];
+    if app.panes[i].in_trash() || target.in_trash() {
+        Some("restore items from the trash first (u), then copy them".into())
+    } else if app.panes[i].side == target.side {
+        Some("both panes show the same side: copies go between local and Drive".into())
+    } else {
+        None
+    }
+}
+
+fn copy(app: &mut App, i: usize, and_remove: bool) -> Vec<Request> {
     let sources = app.panes[i].targets();
     if sources.is_empty() {
         return Vec::new();
     }
-    let target = &app.panes[1 - i];
-    if app.panes[i].in_trash() || target.in_trash() {
-        app.report("restore items from the trash first (u), then copy them".into());
+    if let Some(problem) = transfer_problem(app, i) {
+        app.report(problem);
         return Vec::new();
     }
-    if app.panes[i].side == target.side {
-        app.report("both panes show the same side: copy goes between local and Drive".into());
-        return Vec::new();
-    }
-    let to = target.place.clone();
+    let to = app.panes[1 - i].place.clone();
     let scan = app.id();
     app.panes[i].clear_selection();
     app.queue.collapsed = false;
-    vec![Request::Copy { scan, sources, to }]
+    vec![Request::Copy {
+        scan,
+        sources,
+        to,
+        and_remove,
+    }]
+}
+
+/// A move is a copy whose originals go to the trash once verified: asked first.
+fn ask_move(app: &mut App, i: usize) {
+    let entries = app.panes[i].targets();
+    if entries.is_empty() {
+        return;
+    }
+    if let Some(problem) = transfer_problem(app, i) {
+        app.report(problem);
+        return;
+    }
+    let total: u64 = entries.iter().map(|e| e.size).sum();
+    let what = match entries.as_slice() {
+        [one] => format!("{:?}", one.name),
+        many => count(many.len(), "item"),
+    };
+    app.dialog = Some(Dialog::Confirm {
+        title: "Move".into(),
+        lines: vec![
+            format!(
+                "Move {what} ({}) to {}?",
+                size_text(total),
+                app.panes[1 - i].title(&app.remote)
+            ),
+            "Each file is copied and verified (MD5) first; only then does the original go to the trash.".into(),
+        ],
+        on_yes: Confirmed::Move { i },
+    });
 }
 
 fn ask_trash(app: &mut App, i: usize) {

@@ -631,3 +631,37 @@ fn files_already_there_are_asked_about_once_for_all() {
         }]
     );
 }
+
+#[test]
+fn a_move_is_asked_then_copies_and_removes() {
+    let mut app = listed(vec![local_file("a.txt"), local_file("b.txt")], vec![]);
+    let out = run(&mut app, vec![ch(' '), ch(' '), press(KeyCode::F(6))]);
+    assert!(out.is_empty());
+    let Some(Dialog::Confirm { lines, .. }) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(lines[0], "Move 2 items (20 B) to acd:/?");
+    let out = update(&mut app, ch('y'));
+    let [
+        Request::Copy {
+            sources,
+            to,
+            and_remove: true,
+            ..
+        },
+    ] = &out[..]
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(sources.len(), 2);
+    assert_eq!(to, &Place::Drive(vec![]));
+    // F2 renames.
+    update(&mut app, press(KeyCode::F(2)));
+    assert!(matches!(
+        app.dialog,
+        Some(Dialog::Input {
+            purpose: InputFor::Rename(_),
+            ..
+        })
+    ));
+}

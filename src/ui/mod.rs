@@ -93,18 +93,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// The actions worth a hint in each mode, in order; each shows its first bound key.
 fn hinted(mode: Mode) -> &'static [Action] {
     match mode {
+        // Most needed first: what does not fit at 80 columns is at the end (help has all).
         Mode::Panes => &[
             Action::Copy,
-            Action::Rename,
-            Action::Mkdir,
+            Action::Move,
             Action::Delete,
             Action::TrashView,
-            Action::Select,
             Action::Filter,
-            Action::Sort,
             Action::FocusQueue,
             Action::Help,
             Action::Quit,
+            Action::Rename,
+            Action::Mkdir,
+            Action::Select,
+            Action::Sort,
         ],
         Mode::Trash => &[
             Action::Restore,
@@ -137,6 +139,7 @@ fn hinted(mode: Mode) -> &'static [Action] {
 fn hint_label(action: Action) -> &'static str {
     match action {
         Action::Copy => "copy",
+        Action::Move => "move",
         Action::Rename => "rename",
         Action::Mkdir => "mkdir",
         Action::Delete => "delete",

@@ -173,6 +173,26 @@ async fn browse_copy_trash_and_restore_in_a_real_terminal() {
         s.contains("demo:/Documents") && s.contains("議事録.txt")
     })
     .await;
+    // Move a local file up into Documents: copied, verified, then the original trashed.
+    // The filter puts the cursor on it.
+    let readme_md5 = file_md5(&local.join("README-demo.txt")).expect("readme");
+    tmux.keys(&["Tab", "/"]);
+    tmux.type_text("readme");
+    tmux.keys(&["Enter", "F6"]);
+    tmux.wait_for("the move question", |s| {
+        s.contains("Move \"README-demo.txt\"")
+    })
+    .await;
+    tmux.keys(&["y"]);
+    let start = Instant::now();
+    while local.join("README-demo.txt").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the original was not removed:\n{}",
+            tmux.screen()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tmux.keys(&["q"]);
     tmux.wait_for("acdc to exit", |s| s.contains("acdc-exited-0"))
         .await;
@@ -205,6 +225,11 @@ async fn browse_copy_trash_and_restore_in_a_real_terminal() {
             path.display()
         );
     }
+    let moved = children
+        .iter()
+        .find(|n| n.name() == "README-demo.txt")
+        .expect("the moved file is on the Drive");
+    assert_eq!(moved.md5(), Some(readme_md5.as_str()));
     let restored = children
         .iter()
         .find(|n| n.name() == "議事録.txt")
