@@ -48,6 +48,20 @@ fn write_big(path: &Path, size: u64) {
     file.flush().expect("flush");
 }
 
+/// A pre-issued access token that never needs refreshing during the run.
+fn bench_token(access: &str) -> Token {
+    Token {
+        access_token: access.into(),
+        token_type: "bearer".into(),
+        refresh_token: String::new(),
+        expiry: None,
+    }
+}
+
+fn token_source(options: &acdc::config::options::RemoteOptions) -> Arc<TokenSource> {
+    Arc::new(TokenSource::new(options, Arc::new(|_: &Token| Ok(()))).expect("auth"))
+}
+
 /// CPU time this process has used (user + system), from /proc/self/stat.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -111,14 +125,7 @@ async fn main() {
     })
     .await
     .expect("emulator");
-    let token = Token {
-        access_token: "Atza|bench".into(),
-        token_type: "bearer".into(),
-        refresh_token: String::new(),
-        expiry: None,
-    };
-    let options = common::remote_options(&server, token);
-    let auth = Arc::new(TokenSource::new(&options, Arc::new(|_: &Token| Ok(()))).expect("auth"));
+    let auth = token_source(&common::remote_options(&server, bench_token("Atza|bench")));
     let client = Arc::new(
         Client::connect(&server.endpoint_url(), auth, RetryPolicy::default())
             .await
@@ -238,14 +245,10 @@ async fn client_only(big: &std::path::Path, size: u64, md5: f64) {
     );
     let base = format!("http://127.0.0.1:{port}");
     let endpoint = format!("{base}/drive/v1/account/endpoint");
-    let token = Token {
-        access_token: "Atza|bench-separate".into(),
-        token_type: "bearer".into(),
-        refresh_token: String::new(),
-        expiry: None,
-    };
-    let options = common::remote_options_for(&base, token);
-    let auth = Arc::new(TokenSource::new(&options, Arc::new(|_: &Token| Ok(()))).expect("auth"));
+    let auth = token_source(&common::remote_options_for(
+        &base,
+        bench_token("Atza|bench-separate"),
+    ));
     let mut client = None;
     for _ in 0..100 {
         if let Ok(c) = Client::connect(&endpoint, auth.clone(), RetryPolicy::default()).await {
