@@ -982,7 +982,13 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
                 Place::Local(_) => return Vec::new(),
             };
             // The trash view has no folder id: any change may have moved something in or out.
-            let affected = shown.is_none_or(|id| touched.contains(id));
+            // A node that left the shown folder names only its new parents, so a change to
+            // any entry on show counts too.
+            let affected = shown.is_none_or(|id| touched.contains(id))
+                || pane.entries.iter().any(|e| match &e.key {
+                    crate::fs::Key::Drive(id) => touched.contains(id),
+                    crate::fs::Key::Local(_) => false,
+                });
             if affected && !pane.loading {
                 return app.reload(1);
             }

@@ -498,27 +498,48 @@ fn the_queue_is_steered_from_its_own_keys() {
 
 #[test]
 fn drive_changes_reload_only_the_folder_shown() {
-    let mut app = listed(vec![], vec![]);
+    let mut app = listed(vec![], vec![drive_file("shown", 5)]);
     update(&mut app, Msg::Backend(Event::DriveRoot("root".into())));
+    let reloads_drive = |out: &[Request]| {
+        matches!(
+            out,
+            [
+                Request::List {
+                    side: Side::Drive,
+                    ..
+                },
+                Request::Space { .. }
+            ]
+        )
+    };
     let out = update(
         &mut app,
-        Msg::Backend(Event::DriveChanged(vec!["elsewhere".into()])),
+        Msg::Backend(Event::DriveChanged(vec!["n1".into(), "elsewhere".into()])),
     );
-    assert!(out.is_empty());
+    assert!(out.is_empty(), "{out:?}");
     let out = update(
         &mut app,
         Msg::Backend(Event::DriveChanged(vec!["n1".into(), "root".into()])),
     );
-    assert!(matches!(
-        out[..],
-        [
-            Request::List {
-                side: Side::Drive,
-                ..
-            },
-            Request::Space { .. }
-        ]
-    ));
+    assert!(reloads_drive(&out), "{out:?}");
+    // Moved out of the folder shown: the change names only its new parent.
+    let listing = app.panes[1].listing;
+    update(
+        &mut app,
+        Msg::Backend(Event::Listing {
+            listing,
+            entries: vec![drive_file("shown", 5)],
+            done: true,
+        }),
+    );
+    let out = update(
+        &mut app,
+        Msg::Backend(Event::DriveChanged(vec![
+            "shown".into(),
+            "elsewhere".into(),
+        ])),
+    );
+    assert!(reloads_drive(&out), "{out:?}");
 }
 
 #[test]
