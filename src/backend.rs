@@ -59,6 +59,15 @@ struct Connected {
     changes: tokio::task::AbortHandle,
 }
 
+impl Connected {
+    /// A name the user typed, as the Drive stores it: read like a local file's name and
+    /// encoded as rclone would (so `．` or `‛` land as rclone writes them).
+    fn drive_name(&self, typed: &str) -> FsResult<String> {
+        names::drive_name(std::ffi::OsStr::new(typed), self.encoding)
+            .map_err(|e| FsError::Refused(e.to_string()))
+    }
+}
+
 impl Drop for Connected {
     fn drop(&mut self) {
         self.changes.abort();
@@ -477,10 +486,7 @@ impl Backend {
                         Side::Drive => {
                             async {
                                 let c = self.conn()?;
-                                let encoded =
-                                    names::drive_name(std::ffi::OsStr::new(&name), c.encoding)
-                                        .map_err(|e| FsError::Refused(e.to_string()))?;
-                                c.drive.mkdir(&key, &encoded).await
+                                c.drive.mkdir(&key, &c.drive_name(&name)?).await
                             }
                             .await
                         }
@@ -492,7 +498,13 @@ impl Backend {
             Request::Rename { side, key, name } => {
                 let result = match side {
                     Side::Local => self.local.rename(&key, &name).await,
-                    Side::Drive => async { self.conn()?.drive.rename(&key, &name).await }.await,
+                    Side::Drive => {
+                        async {
+                            let c = self.conn()?;
+                            c.drive.rename(&key, &c.drive_name(&name)?).await
+                        }
+                        .await
+                    }
                 };
                 self.outcome(vec![side], result, format!("renamed to {name:?}"));
             }
