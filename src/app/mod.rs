@@ -2,6 +2,7 @@
 //! `Msg`s; `update` changes the state and returns the `Request`s the backend is to run. No
 //! I/O, no clock (time arrives in `Msg::Tick`), no terminal.
 
+pub mod help;
 pub mod keymap;
 pub mod layout;
 mod message;
@@ -311,11 +312,22 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Request> {
             vec![Request::Resolve { scan, resolution }]
         }
         Mode::Help => {
-            match action {
-                Action::Up => app.help = app.help.map(|h| h.saturating_sub(1)),
-                Action::Down => app.help = app.help.map(|h| h + 1),
-                _ => app.help = None,
-            }
+            let Some(at) = app.help else {
+                return Vec::new();
+            };
+            let (page, last) = (
+                help::rows(app).saturating_sub(1).max(1),
+                help::last_offset(app),
+            );
+            app.help = match action {
+                Action::Up => Some(at.saturating_sub(1)),
+                Action::Down => Some((at + 1).min(last)),
+                Action::PageUp => Some(at.saturating_sub(page)),
+                Action::PageDown => Some((at + page).min(last)),
+                Action::Home => Some(0),
+                Action::End => Some(last),
+                _ => None,
+            };
             Vec::new()
         }
         Mode::Queue => on_queue_action(app, action),

@@ -686,3 +686,33 @@ fn a_move_is_asked_then_copies_and_removes() {
         })
     ));
 }
+
+#[test]
+fn help_scrolls_by_line_and_page_and_stops_at_its_end() {
+    let mut app = listed(vec![], vec![]);
+    update(&mut app, ch('?'));
+    assert_eq!(app.help, Some(0));
+    let total = help::lines(&app).len();
+    // 24 rows less the border show 22 lines; the rest is below.
+    let last = total - 22;
+    assert!(
+        last > 0,
+        "the help fits at 80x24; this test needs it not to"
+    );
+    update(&mut app, ch('j'));
+    assert_eq!(app.help, Some(1));
+    update(&mut app, press(KeyCode::PageDown));
+    assert_eq!(app.help, Some(22));
+    update(&mut app, ch('G'));
+    assert_eq!(app.help, Some(last));
+    update(&mut app, ch('j'));
+    assert_eq!(app.help, Some(last), "no scrolling past the end");
+    update(&mut app, press(KeyCode::PageUp));
+    assert_eq!(app.help, Some(last - 21));
+    update(&mut app, ch('g'));
+    assert_eq!(app.help, Some(0));
+    update(&mut app, ch('k'));
+    assert_eq!(app.help, Some(0));
+    update(&mut app, ch('q'));
+    assert_eq!(app.help, None);
+}

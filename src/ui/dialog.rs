@@ -7,8 +7,11 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use unicode_width::UnicodeWidthStr;
+
 use super::Theme;
 use super::text::{fit, pad, printable};
+use crate::app::help::{self, HelpLine};
 use crate::app::keymap::{Action, Mode};
 use crate::app::{App, Dialog};
 
@@ -123,41 +126,44 @@ pub fn help(frame: &mut Frame, app: &App, theme: Theme) {
         screen.height,
     );
     frame.render_widget(Clear, area);
-    let block = Block::bordered().title_top(Line::from(" Help — every key, as bound now "));
+    let content = help::lines(app);
+    // As wide as the longest key list (a user's keymap may bind many), and a gap.
+    let key_w = content
+        .iter()
+        .map(|line| match line {
+            HelpLine::Binding { keys, .. } => keys.width() + 3,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+        .max(20);
+    let lines: Vec<Line> = content
+        .into_iter()
+        .map(|line| match line {
+            HelpLine::Heading(title) => Line::from(Span::styled(title, theme.folder())),
+            HelpLine::Binding { keys, what } => Line::from(vec![
+                Span::styled(pad(&format!("  {keys}"), key_w), theme.selected()),
+                Span::raw(what),
+            ]),
+            HelpLine::Blank => Line::default(),
+            HelpLine::Note(text) => Line::from(text),
+        })
+        .collect();
+    let shown = help::rows(app);
+    let first = app.help.unwrap_or(0).min(help::last_offset(app));
+    let mut block = Block::bordered().title_top(Line::from(" Help — every key, as bound now "));
+    if lines.len() > shown {
+        let last = (first + shown).min(lines.len());
+        block = block.title_bottom(
+            Line::from(format!(
+                " lines {}–{last} of {} · j/k, PgUp/PgDn to scroll ",
+                first + 1,
+                lines.len()
+            ))
+            .right_aligned(),
+        );
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let key_w = 20usize;
-    let mut lines = Vec::new();
-    for mode in Mode::ALL {
-        lines.push(Line::from(Span::styled(
-            match mode {
-                Mode::Panes => "Panes",
-                Mode::Trash => "Trash view",
-                Mode::Queue => "Queue",
-                Mode::Confirm => "Questions",
-                Mode::Input => "Typing a name",
-                Mode::Help => "This screen",
-                Mode::Wizard => "Setup wizard",
-                Mode::Conflict => "Files already at the destination",
-            },
-            theme.folder(),
-        )));
-        for (action, keys) in app.keymap.bindings(mode) {
-            let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-            lines.push(Line::from(vec![
-                Span::styled(pad(&format!("  {}", k.join(" ")), key_w), theme.selected()),
-                Span::raw(action.describe()),
-            ]));
-        }
-        lines.push(Line::default());
-    }
-    lines.push(Line::from(
-        "Esc then a digit is that F-key (Esc 5 = F5), for terminals that lose F-keys.",
-    ));
-    lines.push(Line::from(format!(
-        "Keys are set in keymap.toml in acdc's config folder. Log: {}",
-        app.log_path
-    )));
-    let scroll = app.help.unwrap_or(0).min(lines.len().saturating_sub(1));
-    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+    frame.render_widget(Paragraph::new(lines).scroll((first as u16, 0)), inner);
 }

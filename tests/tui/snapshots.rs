@@ -227,7 +227,7 @@ fn busy(w: u16, h: u16) -> App {
             1 << 30,
         ),
         (
-            "films.iso",
+            "Blade Runner 2049 (2017) — Director’s Commentary Edition.iso",
             false,
             TransferState::Active(Phase::TempLink),
             0,
@@ -359,6 +359,14 @@ fn help_screen() {
         update(&mut app, ch('?'));
         insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&app, w, h));
     }
+}
+
+/// Scrolled to its end, the help shows its last lines (the Esc-digit note, the log path).
+#[test]
+fn help_screen_at_its_end() {
+    let mut app = browsing(80, 24);
+    send(&mut app, vec![ch('?'), ch('G')]);
+    insta::assert_snapshot!("help_end_80x24", screen(&app, 80, 24));
 }
 
 #[test]
