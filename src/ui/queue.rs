@@ -14,6 +14,7 @@ use crate::app::queue::JobRow;
 use crate::app::{App, Focus, layout};
 use crate::transfer::TransferState;
 use crate::transfer::state::Phase;
+use unicode_width::UnicodeWidthStr;
 
 fn state_style(state: &TransferState, theme: Theme) -> Style {
     match state {
@@ -135,15 +136,6 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
             theme.dim(),
         )));
     }
-    // Narrow: arrow, name, bar, rate, state. Wide: the ETA too, and more room for names.
-    let wide = width >= 120;
-    let (name_w, bar_w, rate_w, eta_w) = if wide {
-        (36, 20, 11, 8)
-    } else if width >= 60 {
-        (18, 8, 11, 0)
-    } else {
-        (12, 0, 0, 0)
-    };
     let now = app.now();
     // Unfocused, the panel follows the work: finished rows scroll away above what runs.
     let first = if focused {
@@ -154,7 +146,20 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
             .unwrap_or(q.rows.len())
             .min(q.rows.len().saturating_sub(rows))
     };
-    for (i, row) in q.rows.iter().enumerate().skip(first).take(rows) {
+    let shown = || q.rows.iter().enumerate().skip(first).take(rows);
+    // Narrow: arrow, name, bar, rate, state. Wide: the ETA too, and long names may take a
+    // quarter of the width beyond 120; the rest stays for the state in words.
+    let wide = width >= 120;
+    let (name_w, bar_w, rate_w, eta_w) = if wide {
+        let longest = shown().map(|(_, r)| printable(&r.label).width());
+        let names = longest.max().unwrap_or(0).clamp(36, 36 + (width - 120) / 4);
+        (names, 20, 11, 8)
+    } else if width >= 60 {
+        (18, 8, 11, 0)
+    } else {
+        (12, 0, 0, 0)
+    };
+    for (i, row) in shown() {
         let arrow = if row.upload { "↑" } else { "↓" };
         let mut text = format!("{arrow} {}", pad(&printable(&row.label), name_w));
         if bar_w > 0 {
@@ -178,7 +183,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         if row.priority != 0 {
             state = format!("[{:+}] {state}", row.priority);
         }
-        let room = width.saturating_sub(unicode_width::UnicodeWidthStr::width(text.as_str()) + 1);
+        let room = width.saturating_sub(text.width() + 1);
         let mut style = state_style(&row.state, theme);
         if focused && i == q.cursor {
             style = style.patch(theme.cursor());
