@@ -389,6 +389,9 @@ fn launch_error(e: LaunchError) -> CliError {
 /// `acdc --demo`: the file manager on a seeded emulated Drive, authorized through the
 /// emulator's own OAuth flow, in temp folders that go when it ends.
 async fn demo(cli: &Cli) -> anyhow::Result<()> {
+    // Seeding writes a few hundred MiB of sample content: seconds with nothing on screen
+    // otherwise.
+    eprintln!("acdc: starting the demo Drive (acd-emu on 127.0.0.1, sample files)…");
     let demo = acdc::launch::demo(SeedSpec::default(), !cli.wizard).await?;
     let launch = Launch {
         remote: (!cli.wizard).then(|| demo.remote.name.clone()),
