@@ -907,6 +907,7 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
             conflicts,
         } => {
             app.queue.scans.retain(|s| s.id != scan);
+            let differing = conflicts.len();
             if !conflicts.is_empty() {
                 app.dialog = Some(Dialog::Conflicts {
                     scan,
@@ -921,6 +922,9 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
                 "queued {}, {unchanged} already there",
                 count(queued, "file")
             );
+            if differing > 0 {
+                app.status += &format!("; {differing} there and different, held until you choose");
+            }
             if refused > 0 {
                 app.status += &format!("; {refused} not copied (L shows why)");
             }

@@ -41,6 +41,22 @@ fn keys_line(app: &App, mode: Mode, actions: &[Action]) -> String {
         .join(" · ")
 }
 
+/// The footer in lines of at most `width`, broken between its choices, never inside one
+/// (a choice cut off is a key the user cannot see).
+fn footer_lines(footer: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for part in footer.split(" · ") {
+        match lines.last_mut() {
+            Some(line) if line.width() + 3 + part.width() <= width => {
+                line.push_str(" · ");
+                line.push_str(part);
+            }
+            _ => lines.push(fit(part, width)),
+        }
+    }
+    lines
+}
+
 pub fn draw(frame: &mut Frame, app: &App, dialog: &Dialog, theme: Theme) {
     let screen = frame.area();
     let width = screen.width.saturating_sub(4).clamp(20, 72);
@@ -103,7 +119,9 @@ pub fn draw(frame: &mut Frame, app: &App, dialog: &Dialog, theme: Theme) {
         ),
     };
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(fit(&footer, inner_w), theme.dim())));
+    for line in footer_lines(&footer, inner_w) {
+        lines.push(Line::from(Span::styled(line, theme.dim())));
+    }
     let height = (lines.len() as u16 + 2).min(screen.height);
     let area = centered(screen, width, height);
     frame.render_widget(Clear, area);
@@ -166,4 +184,24 @@ pub fn help(frame: &mut Frame, app: &App, theme: Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines).scroll((first as u16, 0)), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::footer_lines;
+
+    #[test]
+    fn a_footer_breaks_between_choices() {
+        let footer =
+            "o replace them · k/Enter keep both (the copy gets a number) · s/Esc skip them";
+        assert_eq!(footer_lines(footer, 80), vec![footer.to_string()]);
+        assert_eq!(
+            footer_lines(footer, 68),
+            vec![
+                "o replace them · k/Enter keep both (the copy gets a number)",
+                "s/Esc skip them"
+            ]
+        );
+        assert_eq!(footer_lines("y yes", 3), vec!["y …".to_string()]);
+    }
 }

@@ -388,6 +388,26 @@ fn confirm_delete() {
     }
 }
 
+/// A copy whose files exist, different, at the destination: every choice's key shows, at
+/// 80 columns too.
+#[test]
+fn conflict_dialog() {
+    for (w, h) in SIZES {
+        let mut app = browsing(w, h);
+        update(
+            &mut app,
+            Msg::Backend(Event::ScanDone {
+                scan: 1,
+                queued: 3,
+                unchanged: 1,
+                problems: vec![],
+                conflicts: vec!["/home/ada/notes.md".into(), "/home/ada/議事録.txt".into()],
+            }),
+        );
+        insta::assert_snapshot!(format!("conflict_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
 #[test]
 fn trash_view() {
     for (w, h) in SIZES {
