@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::Theme;
 use super::text::{fit, fit_left, printable};
@@ -91,18 +91,31 @@ pub fn draw(frame: &mut Frame, app: &App, wizard: &Wizard, theme: Theme) {
         .title_bottom(Line::from(format!(" {} ", keys(app))));
     let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
     frame.render_widget(block, area);
-    // The QR code, for a phone, beside the text where the terminal is wide enough.
+    // The QR code, for a phone: beside the text where the terminal is wide enough, else
+    // below it where it is tall enough, else a word on the size that would show it.
     let mut text_area = inner;
+    let mut qr_wanted = None;
     if let Some(url) = wizard.url.as_ref().filter(|_| wizard.step == Step::Waiting)
         && let Some(rows) = qr(url)
     {
-        let qr_w = rows.first().map(|r| r.chars().count()).unwrap_or(0) as u16;
-        if inner.width >= 70 + qr_w + 2 && inner.height > rows.len() as u16 {
+        let qr_w = rows.first().map(|r| r.width()).unwrap_or(0) as u16;
+        let qr_h = rows.len() as u16 + 1;
+        let mut art = vec![Line::from("Or scan it with a phone:")];
+        art.extend(rows.into_iter().map(Line::from));
+        if inner.width >= WAITING_TEXT_W + qr_w + 2 && inner.height >= qr_h {
             let right = Rect::new(inner.right() - qr_w, inner.y, qr_w, inner.height);
             text_area.width = inner.width - qr_w - 2;
-            let mut art = vec![Line::from("Or scan it with a phone:")];
-            art.extend(rows.into_iter().map(Line::from));
             frame.render_widget(Paragraph::new(art), right);
+        } else if inner.width >= qr_w && inner.height >= qr_h + WAITING_TEXT_H {
+            let below = Rect::new(inner.x, inner.bottom() - qr_h, qr_w, qr_h);
+            text_area.height = inner.height - qr_h;
+            frame.render_widget(Paragraph::new(art), below);
+        } else {
+            // Either layout's terminal size (border and margin: 4 columns, 2 rows).
+            qr_wanted = Some((
+                (WAITING_TEXT_W + qr_w + 2 + 4, qr_h + 2),
+                (qr_w + 4, qr_h + WAITING_TEXT_H + 2),
+            ));
         }
     }
     let width = text_area.width as usize;
@@ -138,7 +151,7 @@ pub fn draw(frame: &mut Frame, app: &App, wizard: &Wizard, theme: Theme) {
                 )));
             }
         }
-        Step::Waiting => waiting(&mut lines, wizard, width, theme),
+        Step::Waiting => waiting(&mut lines, wizard, width, theme, qr_wanted),
         Step::Outcome => match &wizard.failure {
             Some(why) => {
                 lines.push(Line::from(Span::styled(
@@ -201,7 +214,17 @@ fn qr(url: &str) -> Option<Vec<String>> {
     Some(art.lines().map(str::to_string).collect())
 }
 
-fn waiting(lines: &mut Vec<Line>, wizard: &Wizard, width: usize, theme: Theme) {
+/// Room the waiting step's text needs beside a QR code, or above one.
+const WAITING_TEXT_W: u16 = 70;
+const WAITING_TEXT_H: u16 = 14;
+
+fn waiting(
+    lines: &mut Vec<Line>,
+    wizard: &Wizard,
+    width: usize,
+    theme: Theme,
+    qr_wanted: Option<((u16, u16), (u16, u16))>,
+) {
     let Some(url) = &wizard.url else {
         lines.push(Line::from("Preparing the authorization…"));
         return;
@@ -228,4 +251,14 @@ fn waiting(lines: &mut Vec<Line>, wizard: &Wizard, width: usize, theme: Theme) {
         "or paste here where the browser ended (its address, its code, or the token from `acdc authorize`):",
     ));
     lines.push(field(&wizard.input, false, width, theme));
+    if let Some(((wide_w, wide_h), (tall_w, tall_h))) = qr_wanted {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            format!(
+                "(A terminal of {wide_w}×{wide_h} or {tall_w}×{tall_h} shows this address as a QR \
+                 code too, for a phone.)"
+            ),
+            theme.dim(),
+        )));
+    }
 }
