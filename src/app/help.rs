@@ -38,6 +38,9 @@ pub fn lines(app: &App) -> Vec<HelpLine> {
         "Esc then a digit is that F-key (Esc 5 = F5), for terminals that lose F-keys.".into(),
     ));
     lines.push(HelpLine::Note(
+        "Mouse: click to focus and point, click again to open, right click selects.".into(),
+    ));
+    lines.push(HelpLine::Note(
         "Keys are set in keymap.toml in acdc's config folder.".into(),
     ));
     lines.push(HelpLine::Note(format!("Log: {}", app.log_path)));

@@ -12,7 +12,7 @@ pub mod wizard;
 
 use std::time::{Duration, SystemTime};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 use crate::config::NewRemote;
@@ -832,18 +832,26 @@ fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Request> {
     let at = Position::new(mouse.column, mouse.row);
     let hit = [a.left, a.right].iter().position(|r| r.contains(at));
     match (mouse.kind, hit) {
-        (MouseEventKind::Down(_), Some(i)) => {
+        (MouseEventKind::Down(button), Some(i)) => {
+            let was_focused = app.pane_index() == i && app.focus != Focus::Queue;
             app.focus = if i == 0 { Focus::Left } else { Focus::Right };
             app.last_pane = i;
             let rect = if i == 0 { a.left } else { a.right };
             // Below the top border and the column header.
             let row = mouse.row.saturating_sub(rect.y + 2) as usize;
-            if mouse.row >= rect.y + 2 {
-                let pane = &mut app.panes[i];
-                let target = pane.offset + row;
-                if target < pane.view.len() {
-                    pane.cursor = target;
-                }
+            let pane = &mut app.panes[i];
+            let target = pane.offset + row;
+            if mouse.row < rect.y + 2 || target >= pane.view.len() {
+                return Vec::new();
+            }
+            let on_cursor = was_focused && pane.cursor == target;
+            pane.cursor = target;
+            match button {
+                // As in mc: the right button selects (and unselects) without moving on.
+                MouseButton::Right => pane.toggle_select(),
+                // A click on the entry already under the cursor opens it, as Enter would.
+                MouseButton::Left if on_cursor => return on_pane_action(app, Action::Open),
+                _ => {}
             }
         }
         (MouseEventKind::Down(_), None) if a.queue.contains(at) => {

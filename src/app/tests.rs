@@ -716,3 +716,95 @@ fn help_scrolls_by_line_and_page_and_stops_at_its_end() {
     update(&mut app, ch('q'));
     assert_eq!(app.help, None);
 }
+
+fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Msg {
+    Msg::Mouse(MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+#[test]
+fn the_mouse_focuses_selects_opens_and_scrolls() {
+    let locals = (0..30).map(|i| local_file(&format!("f{i:02}"))).collect();
+    let mut app = listed(
+        locals,
+        vec![drive_file("a", 1), drive_folder("b"), drive_file("c", 3)],
+    );
+    let a = app.areas();
+    // Rows start below the top border and the column header.
+    let (right_x, row_of) = (a.right.x + 3, |i: u16| a.right.y + 2 + i);
+    let left = MouseButton::Left;
+
+    let out = update(
+        &mut app,
+        mouse(MouseEventKind::Down(left), right_x, row_of(2)),
+    );
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!((app.focus, app.panes[1].cursor), (Focus::Right, 2));
+
+    // Folders first: b, a.txt, c.txt. A right click selects without opening or moving on.
+    let out = update(
+        &mut app,
+        mouse(MouseEventKind::Down(MouseButton::Right), right_x, row_of(1)),
+    );
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(app.panes[1].cursor, 1);
+    assert!(app.panes[1].is_selected(&Key::Drive("a".into())));
+
+    // The first click puts the cursor on the folder, the second opens it.
+    update(
+        &mut app,
+        mouse(MouseEventKind::Down(left), right_x, row_of(0)),
+    );
+    assert_eq!(app.panes[1].cursor, 0);
+    let out = update(
+        &mut app,
+        mouse(MouseEventKind::Down(left), right_x, row_of(0)),
+    );
+    assert!(
+        matches!(
+            &out[..],
+            [
+                Request::List {
+                    side: Side::Drive,
+                    ..
+                },
+                ..
+            ]
+        ),
+        "{out:?}"
+    );
+
+    // Below the last entry a click changes nothing but the focus (the folder b opened
+    // is still loading: empty).
+    update(
+        &mut app,
+        mouse(MouseEventKind::Down(left), right_x, row_of(10)),
+    );
+    assert_eq!(app.panes[1].cursor, 0);
+
+    // The wheel scrolls the pane under it, focused or not.
+    let left_x = a.left.x + 3;
+    update(
+        &mut app,
+        mouse(MouseEventKind::ScrollDown, left_x, row_of(0)),
+    );
+    update(
+        &mut app,
+        mouse(MouseEventKind::ScrollDown, left_x, row_of(0)),
+    );
+    assert_eq!(app.panes[0].cursor, 6);
+    update(&mut app, mouse(MouseEventKind::ScrollUp, left_x, row_of(0)));
+    assert_eq!(app.panes[0].cursor, 3);
+    assert_eq!(app.focus, Focus::Right);
+
+    // A click in the queue focuses it.
+    update(
+        &mut app,
+        mouse(MouseEventKind::Down(left), a.queue.x + 2, a.queue.y + 1),
+    );
+    assert_eq!(app.focus, Focus::Queue);
+}
