@@ -808,3 +808,75 @@ fn the_mouse_focuses_selects_opens_and_scrolls() {
     );
     assert_eq!(app.focus, Focus::Queue);
 }
+
+#[test]
+fn local_files_without_a_trash_are_deleted_for_good_only_when_confirmed() {
+    let files = vec![local_file("a"), local_file("b")];
+    let mut app = listed(files.clone(), vec![]);
+    let out = run(&mut app, vec![ch('*'), press(KeyCode::F(8)), ch('y')]);
+    assert_eq!(
+        out,
+        vec![Request::Trash {
+            side: Side::Local,
+            entries: files.clone()
+        }]
+    );
+    // The backend found no freedesktop trash for them.
+    update(
+        &mut app,
+        Msg::Backend(Event::NoTrash {
+            entries: files.clone(),
+            reason: "no trash folder on /mnt/usb".into(),
+        }),
+    );
+    let Some(Dialog::Confirm { title, lines, .. }) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(title, "Delete for good");
+    assert_eq!(
+        lines,
+        &vec![
+            "no trash folder on /mnt/usb".to_string(),
+            "Delete 2 items (20 B) permanently? This cannot be undone.".to_string()
+        ]
+    );
+    assert!(update(&mut app, press(KeyCode::Esc)).is_empty());
+    assert!(app.dialog.is_none(), "Esc said no");
+    update(
+        &mut app,
+        Msg::Backend(Event::NoTrash {
+            entries: files.clone(),
+            reason: "no trash folder on /mnt/usb".into(),
+        }),
+    );
+    assert_eq!(
+        update(&mut app, ch('y')),
+        vec![Request::DeleteForGood { entries: files }]
+    );
+}
+
+#[test]
+fn sort_cycles_and_selection_by_glob_and_inverted() {
+    let names = ["b.jpg", "a.txt", "c.JPG"];
+    let mut app = listed(names.iter().map(|n| local_file(n)).collect(), vec![]);
+    let shown = |app: &App| -> Vec<String> {
+        let p = &app.panes[0];
+        p.view.iter().map(|&i| p.entries[i].name.clone()).collect()
+    };
+    assert_eq!(shown(&app), ["a.txt", "b.jpg", "c.JPG"]);
+    update(&mut app, ch('+'));
+    for c in "*.jpg".chars() {
+        update(&mut app, ch(c));
+    }
+    update(&mut app, press(KeyCode::Enter));
+    assert_eq!(app.panes[0].selection_total(), (2, 20));
+    update(&mut app, ch('*'));
+    assert_eq!(app.panes[0].selection_total(), (1, 10));
+    assert!(app.panes[0].is_selected(&Key::Local("/home/me/a.txt".into())));
+    update(&mut app, ch('s'));
+    assert_eq!(app.panes[0].sort, pane::Sort::Size);
+    update(&mut app, ch('s'));
+    assert_eq!(app.panes[0].sort, pane::Sort::Date);
+    update(&mut app, ch('s'));
+    assert_eq!(app.panes[0].sort, pane::Sort::Name);
+}
