@@ -279,13 +279,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             match (source, dest) {
                 (Some(source), Some(dest)) => {
-                    let more = copy::copy(&session, &loc(&source), &loc(&dest), &opts).await?;
-                    summary.copied += more.copied;
-                    summary.bytes += more.bytes;
-                    summary.skipped += more.skipped;
-                    summary.retries += more.retries;
-                    summary.waits += more.waits;
-                    summary.failed.extend(more.failed);
+                    summary.absorb(copy::copy(&session, &loc(&source), &loc(&dest), &opts).await?);
                 }
                 (None, None) if resume => {}
                 _ => {
@@ -297,15 +291,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             for failure in &summary.failed {
                 eprintln!("acdc: {failure}");
             }
-            eprintln!(
-                "Transferred: {} files, {}; unchanged or skipped: {}; failed: {}; retries: {}; upload waits: {}",
-                summary.copied,
-                humansize::format_size(summary.bytes, humansize::BINARY),
-                summary.skipped,
-                summary.failed.len(),
-                summary.retries,
-                summary.waits
-            );
+            eprintln!("{}", summary.line());
             if summary.failed.is_empty() {
                 Ok(())
             } else {

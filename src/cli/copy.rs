@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -16,7 +16,7 @@ use super::{CliError, CliResult};
 use crate::config::options::RemoteOptions;
 use crate::drive::Client;
 use crate::transfer::journal::Journal;
-use crate::transfer::plan::{Plan, PlanError, Scan, plan_download, plan_upload};
+use crate::transfer::plan::{Plan, PlanError, Scan, ScanCounts, plan_download, plan_upload};
 use crate::transfer::state::Phase;
 use crate::transfer::{Engine, EngineOptions, Event, JobId, JobSpec, TransferState};
 
@@ -38,6 +38,77 @@ pub struct Summary {
     pub failed: Vec<String>,
     pub retries: u64,
     pub waits: u64,
+    /// Copied files whose MD5 the engine compared with the server's (it was seen Verifying).
+    pub verified: u64,
+}
+
+impl Summary {
+    pub fn absorb(&mut self, more: Summary) {
+        self.copied += more.copied;
+        self.bytes += more.bytes;
+        self.skipped += more.skipped;
+        self.retries += more.retries;
+        self.waits += more.waits;
+        self.verified += more.verified;
+        self.failed.extend(more.failed);
+    }
+
+    /// The line printed at the end of a copy.
+    pub fn line(&self) -> String {
+        format!(
+            "Transferred: {} files, {}; verified: {}; unchanged or skipped: {}; failed: {}; \
+             retries: {}; upload waits: {}",
+            self.copied,
+            humansize::format_size(self.bytes, humansize::BINARY),
+            self.verified,
+            self.skipped,
+            self.failed.len(),
+            self.retries,
+            self.waits
+        )
+    }
+}
+
+/// The scan's counts on stderr while it runs (where progress is shown), a few times a
+/// second, on one line that the transfer progress then replaces.
+struct ScanProgress {
+    show: bool,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl ScanProgress {
+    const EVERY: Duration = Duration::from_millis(200);
+
+    fn new(opts: &CopyOptions) -> ScanProgress {
+        ScanProgress {
+            show: opts.progress,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn report(&self, c: ScanCounts) {
+        if !self.show {
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Self::EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+        eprint!(
+            "\r\x1b[Kscanning: {} folders, {} files, {}",
+            c.folders,
+            c.files,
+            humansize::format_size(c.bytes, humansize::BINARY)
+        );
+    }
+
+    fn finish(&self) {
+        let shown = self.last.lock().map(|l| l.is_some()).unwrap_or(false);
+        if self.show && shown {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
 
 pub async fn copy(
@@ -64,13 +135,17 @@ pub async fn copy(
     }
 }
 
-fn scan<'a>(options: &RemoteOptions, opts: &CopyOptions) -> Scan<'a> {
+fn scan<'a>(
+    options: &RemoteOptions,
+    opts: &CopyOptions,
+    progress: &'a (dyn Fn(ScanCounts) + Send + Sync),
+) -> Scan<'a> {
     Scan {
         encoding: options.encoding,
         dry_run: opts.dry_run,
         ask_conflicts: false,
         cancel: CancellationToken::new(),
-        progress: &|_| {},
+        progress,
     }
 }
 
@@ -134,14 +209,17 @@ async fn upload_tree(
             )
         };
     }
+    let progress = ScanProgress::new(opts);
+    let report = |c| progress.report(c);
     let plan = plan_upload(
         &client,
         from,
         base.as_ref().map(|b| b.id.as_str()),
-        &scan(options, opts),
+        &scan(options, opts, &report),
     )
-    .await
-    .map_err(plan_error)?;
+    .await;
+    progress.finish();
+    let plan = plan.map_err(plan_error)?;
     let specs = take_plan(plan, opts, &mut summary);
     run_engine(client, options, specs, opts, false, &mut summary).await?;
     Ok(summary)
@@ -163,9 +241,11 @@ async fn download_tree(
 ) -> CliResult<Summary> {
     let mut summary = Summary::default();
     let source = client.resolve(from).await.map_err(CliError::from_drive)?;
-    let plan = plan_download(&client, &source, to, &scan(options, opts))
-        .await
-        .map_err(plan_error)?;
+    let progress = ScanProgress::new(opts);
+    let report = |c| progress.report(c);
+    let plan = plan_download(&client, &source, to, &scan(options, opts, &report)).await;
+    progress.finish();
+    let plan = plan.map_err(plan_error)?;
     let specs = take_plan(plan, opts, &mut summary);
     run_engine(client, options, specs, opts, false, &mut summary).await?;
     Ok(summary)
@@ -213,6 +293,7 @@ async fn run_engine(
     let mut sizes: HashMap<JobId, (u64, String)> = HashMap::new();
     let mut done_bytes = 0u64;
     let mut shown_progress = false;
+    let mut verifying: std::collections::HashSet<JobId> = Default::default();
     while let Some(event) = events.recv().await {
         match event {
             Event::Added { id, spec } => {
@@ -224,7 +305,11 @@ async fn run_engine(
                     TransferState::Done => {
                         summary.copied += 1;
                         summary.bytes += size;
+                        summary.verified += u64::from(verifying.remove(&id));
                         done_bytes += size;
+                    }
+                    TransferState::Active(Phase::Verifying) => {
+                        verifying.insert(id);
                     }
                     TransferState::Skipped { reason } => {
                         tracing::info!("skipped {label}: {reason}");

@@ -198,7 +198,7 @@ async fn two_hundred_files_round_trip_with_hard_names_even_under_faults() {
     let expected = make_tree(&src);
     assert_eq!(expected.len(), 200);
 
-    ok(&run(
+    let up = run(
         &env,
         &[
             "copy",
@@ -206,9 +206,18 @@ async fn two_hundred_files_round_trip_with_hard_names_even_under_faults() {
             "emu:backup/2016",
             "--transfers",
             "4",
+            "--progress",
         ],
     )
-    .await);
+    .await;
+    ok(&up);
+    let said = String::from_utf8_lossy(&up.stderr);
+    // The scan showed its counts, and the summary counts every file verified.
+    assert!(said.contains("scanning: "), "{said}");
+    assert!(
+        said.contains("Transferred: 200 files") && said.contains("verified: 200;"),
+        "{said}"
+    );
     let down = work.path().join("down");
     ok(&run(&env, &["copy", "emu:backup/2016", down.to_str().unwrap()]).await);
     assert_eq!(
