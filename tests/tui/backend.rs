@@ -10,6 +10,14 @@ use acdc::fs::Key;
 use acdc::transfer::engine::EngineOptions;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// The demo's tree with a small big file: these tests do not download it.
+fn small_seed() -> SeedSpec {
+    SeedSpec {
+        big_file_size: 1 << 20,
+        many_entries: 100,
+    }
+}
+
 /// The next event `pick` accepts, skipping the others (listings, space, changes).
 async fn wait_for<T>(
     events: &mut UnboundedReceiver<Event>,
@@ -41,9 +49,7 @@ async fn done_or_failed(events: &mut UnboundedReceiver<Event>) -> Result<String,
 /// is not taken as a path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_drive_names_are_encoded_as_rclone_would() {
-    let demo = acdc::launch::demo(SeedSpec::default(), true)
-        .await
-        .expect("demo");
+    let demo = acdc::launch::demo(small_seed(), true).await.expect("demo");
     let (requests, mut events) = backend::start(BackendOptions {
         session: demo.session.clone(),
         engine: EngineOptions::default(),
@@ -81,5 +87,51 @@ async fn typed_drive_names_are_encoded_as_rclone_would() {
     });
     done_or_failed(&mut events).await.expect("rename");
     assert_eq!(child("．．"), Some(made));
+    let _ = requests.send(Request::Quit);
+}
+
+/// A folder made elsewhere (another client, the web page) reaches the Drive pane through
+/// the changes feed, naming the folder it appeared in, within a few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_elsewhere_are_reported_with_their_parent() {
+    let demo = acdc::launch::demo(small_seed(), true).await.expect("demo");
+    let (requests, mut events) = backend::start(BackendOptions {
+        session: demo.session.clone(),
+        engine: EngineOptions::default(),
+        journal_dir: demo.journal_dir(),
+    });
+    requests
+        .send(Request::Connect {
+            remote: "demo".into(),
+        })
+        .expect("backend gone");
+    let root = wait_for(&mut events, |e| match e {
+        Event::DriveRoot(id) => Some(id),
+        _ => None,
+    })
+    .await;
+    // Let the feed find its first checkpoint, then change the Drive behind acdc's back.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let made = demo
+        .server
+        .emu
+        .with_store(|s| {
+            s.create_folder(&acdc::emu::store::NewNode {
+                name: "made on the web".into(),
+                parents: vec![root.clone()],
+                created_by: "web".into(),
+                ..Default::default()
+            })
+        })
+        .expect("folder");
+    let touched = wait_for(&mut events, |e| match e {
+        Event::DriveChanged(ids) if ids.contains(&made.id) => Some(ids),
+        _ => None,
+    })
+    .await;
+    assert!(touched.contains(&root), "{touched:?}");
+    // The checkpoint went into the remote's section, as rclone keeps it.
+    let config = std::fs::read_to_string(&demo.session.config_path).expect("config");
+    assert!(config.contains("checkpoint = "), "{config}");
     let _ = requests.send(Request::Quit);
 }
