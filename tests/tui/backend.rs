@@ -5,18 +5,11 @@ use std::time::Duration;
 use acdc::app::pane::{Place, Side};
 use acdc::app::{Event, Request};
 use acdc::backend::{self, BackendOptions};
-use acdc::emu::seed::SeedSpec;
 use acdc::fs::Key;
 use acdc::transfer::engine::EngineOptions;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-/// The demo's tree with a small big file: these tests do not download it.
-fn small_seed() -> SeedSpec {
-    SeedSpec {
-        big_file_size: 1 << 20,
-        many_entries: 100,
-    }
-}
+use super::e2e::small_seed;
 
 /// The next event `pick` accepts, skipping the others (listings, space, changes).
 async fn wait_for<T>(
@@ -44,26 +37,51 @@ async fn done_or_failed(events: &mut UnboundedReceiver<Event>) -> Result<String,
     .await
 }
 
-/// Names typed into the new-folder and rename dialogs reach the Drive encoded the way
-/// rclone encodes them, so rclone later reads back what the user typed; a `/` in a name
-/// is not taken as a path.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typed_drive_names_are_encoded_as_rclone_would() {
+struct Connected {
+    demo: acdc::launch::Demo,
+    requests: UnboundedSender<Request>,
+    events: UnboundedReceiver<Event>,
+    root: String,
+}
+
+/// The demo's emulator and a backend connected to its remote.
+async fn connected() -> Connected {
     let demo = acdc::launch::demo(small_seed(), true).await.expect("demo");
     let (requests, mut events) = backend::start(BackendOptions {
         session: demo.session.clone(),
         engine: EngineOptions::default(),
         journal_dir: demo.journal_dir(),
     });
-    let send = |r: Request| requests.send(r).expect("backend gone");
-    send(Request::Connect {
-        remote: "demo".into(),
-    });
+    requests
+        .send(Request::Connect {
+            remote: "demo".into(),
+        })
+        .expect("backend gone");
     let root = wait_for(&mut events, |e| match e {
         Event::DriveRoot(id) => Some(id),
         _ => None,
     })
     .await;
+    Connected {
+        demo,
+        requests,
+        events,
+        root,
+    }
+}
+
+/// Names typed into the new-folder and rename dialogs reach the Drive encoded the way
+/// rclone encodes them, so rclone later reads back what the user typed; a `/` in a name
+/// is not taken as a path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_drive_names_are_encoded_as_rclone_would() {
+    let Connected {
+        demo,
+        requests,
+        mut events,
+        root,
+    } = connected().await;
+    let send = |r: Request| requests.send(r).expect("backend gone");
     let child = |name: &str| {
         demo.server
             .emu
@@ -94,22 +112,12 @@ async fn typed_drive_names_are_encoded_as_rclone_would() {
 /// the changes feed, naming the folder it appeared in, within a few seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_made_elsewhere_are_reported_with_their_parent() {
-    let demo = acdc::launch::demo(small_seed(), true).await.expect("demo");
-    let (requests, mut events) = backend::start(BackendOptions {
-        session: demo.session.clone(),
-        engine: EngineOptions::default(),
-        journal_dir: demo.journal_dir(),
-    });
-    requests
-        .send(Request::Connect {
-            remote: "demo".into(),
-        })
-        .expect("backend gone");
-    let root = wait_for(&mut events, |e| match e {
-        Event::DriveRoot(id) => Some(id),
-        _ => None,
-    })
-    .await;
+    let Connected {
+        demo,
+        requests,
+        mut events,
+        root,
+    } = connected().await;
     // Let the feed find its first checkpoint, then change the Drive behind acdc's back.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let made = demo

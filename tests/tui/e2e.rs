@@ -82,7 +82,8 @@ impl Drop for Tmux {
     }
 }
 
-fn small_seed() -> SeedSpec {
+/// The demo's tree, small enough to seed in a moment (a 1 MiB "big" file, 300 logs).
+pub fn small_seed() -> SeedSpec {
     SeedSpec {
         big_file_size: 1 << 20,
         many_entries: 300,
