@@ -358,10 +358,16 @@ async fn the_wizard_sets_up_a_remote_headless() {
     assert!(client.resolve("Documents").await.is_ok());
 }
 
-/// SIGTERM (a shutdown, a killed SSH session's hangup is handled the same) leaves the
-/// terminal as it was: canonical mode and echo back on.
+/// SIGTERM (a shutdown) and SIGHUP (a dropped SSH session) leave the terminal as it was:
+/// canonical mode and echo back on, the alternate screen gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminated_acdc_gives_the_terminal_back() {
+    for signal in ["TERM", "HUP"] {
+        terminal_is_restored_after(signal).await;
+    }
+}
+
+async fn terminal_is_restored_after(signal: &str) {
     let demo = acdc::launch::demo(small_seed(), true)
         .await
         .expect("demo drive");
@@ -382,7 +388,7 @@ async fn a_terminated_acdc_gives_the_terminal_back() {
         .await;
     let pid = std::fs::read_to_string(&pid_file).expect("pid");
     let status = Command::new("kill")
-        .args(["-TERM", pid.trim()])
+        .args([&format!("-{signal}"), pid.trim()])
         .status()
         .expect("kill");
     assert!(status.success());
@@ -393,7 +399,7 @@ async fn a_terminated_acdc_gives_the_terminal_back() {
         .await;
     assert!(
         screen.contains("icanon echo"),
-        "raw mode was left on:\n{screen}"
+        "raw mode was left on after SIG{signal}:\n{screen}"
     );
     assert!(
         !screen.contains("-icanon") && !screen.contains("-echo"),
@@ -401,6 +407,6 @@ async fn a_terminated_acdc_gives_the_terminal_back() {
     );
     assert!(
         !screen.contains("/Documents"),
-        "the alternate screen was left:\n{screen}"
+        "the alternate screen was left after SIG{signal}:\n{screen}"
     );
 }
