@@ -1,7 +1,7 @@
 //! The queue panel's model: one row per job as the engine reported it, the scans still
 //! walking their trees, totals, and the panel's own cursor, size and visibility.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::transfer::plan::ScanCounts;
 use crate::transfer::{Event as EngineEvent, JobId, JobSpec, TransferState};
@@ -63,6 +63,23 @@ pub struct Queue {
     pub keep_settled: usize,
     /// Files and bytes done in rows no longer kept.
     forgotten: (usize, u64),
+    /// Rows now done, skipped or cancelled: counted as they change, since a queue of a
+    /// 100,000-file tree must not be walked on every event.
+    settled: usize,
+    /// When files finished over the last few seconds, and when this busy spell's first
+    /// did: a rate in files, which says more than bytes when the files are small.
+    finished_ms: VecDeque<u64>,
+    first_finished_ms: Option<u64>,
+}
+
+/// Files per second are counted over this window.
+const FILES_RATE_WINDOW_MS: u64 = 5_000;
+
+fn is_settled(state: &TransferState) -> bool {
+    matches!(
+        state,
+        TransferState::Done | TransferState::Skipped { .. } | TransferState::Cancelled
+    )
 }
 
 impl Queue {
@@ -80,6 +97,9 @@ impl Queue {
             height: None,
             keep_settled: 10_000,
             forgotten: (0, 0),
+            settled: 0,
+            finished_ms: VecDeque::new(),
+            first_finished_ms: None,
         }
     }
 
@@ -111,15 +131,35 @@ impl Queue {
                 });
             }
             EngineEvent::State { id, state } => {
-                if let Some(row) = self.row_mut(id) {
-                    if state == TransferState::Done {
-                        row.bytes = row.size;
+                let Some(row) = self.row_mut(id) else {
+                    return;
+                };
+                let was_settled = is_settled(&row.state);
+                let now_settled = is_settled(&state);
+                if state == TransferState::Done {
+                    row.bytes = row.size;
+                }
+                if state.is_final() || state == TransferState::Queued {
+                    row.rate = 0.0;
+                    row.last_sample = None;
+                }
+                let done = state == TransferState::Done && row.state != TransferState::Done;
+                row.state = state;
+                match (was_settled, now_settled) {
+                    (false, true) => self.settled += 1,
+                    (true, false) => self.settled -= 1,
+                    _ => {}
+                }
+                if done {
+                    self.first_finished_ms.get_or_insert(now_ms);
+                    self.finished_ms.push_back(now_ms);
+                    while self
+                        .finished_ms
+                        .front()
+                        .is_some_and(|t| now_ms.saturating_sub(*t) > FILES_RATE_WINDOW_MS)
+                    {
+                        self.finished_ms.pop_front();
                     }
-                    if state.is_final() || state == TransferState::Queued {
-                        row.rate = 0.0;
-                        row.last_sample = None;
-                    }
-                    row.state = state;
                 }
                 self.forget_settled();
             }
@@ -147,28 +187,27 @@ impl Queue {
                     }
                 }
             }
-            EngineEvent::Drained => self.rate = 0.0,
+            EngineEvent::Drained => {
+                self.rate = 0.0;
+                self.finished_ms.clear();
+                self.first_finished_ms = None;
+            }
         }
     }
 
     /// Past a bound, the oldest settled rows (done, skipped, cancelled) leave the panel,
     /// so a session of days stays small; failed ones stay until retried.
     fn forget_settled(&mut self) {
-        let settled = |r: &JobRow| {
-            matches!(
-                r.state,
-                TransferState::Done | TransferState::Skipped { .. } | TransferState::Cancelled
-            )
-        };
-        let count = self.rows.iter().filter(|r| settled(r)).count();
+        let count = self.settled;
         if count <= self.keep_settled + self.keep_settled / 10 {
             return;
         }
         let mut drop = count - self.keep_settled;
+        self.settled = self.keep_settled;
         let before = self.rows.len();
         let forgotten = &mut self.forgotten;
         self.rows.retain(|r| {
-            if drop > 0 && settled(r) {
+            if drop > 0 && is_settled(&r.state) {
                 drop -= 1;
                 // The totals still count what was done.
                 if r.state == TransferState::Done {
@@ -237,9 +276,37 @@ impl Queue {
         !self.scans.is_empty() || self.rows.iter().any(|r| !r.state.is_final())
     }
 
-    pub fn eta_secs(&self) -> Option<u64> {
-        let left = self.totals().bytes_left;
-        (self.rate > 0.0 && left > 0).then(|| (left as f64 / self.rate) as u64)
+    /// Files finished per second over the last few seconds; None until there is a second
+    /// of them to go by.
+    pub fn files_per_sec(&self, now_ms: u64) -> Option<f64> {
+        let first = self.first_finished_ms?;
+        let span = now_ms.saturating_sub(first).min(FILES_RATE_WINDOW_MS);
+        if span < 1_000 {
+            return None;
+        }
+        let recent = self
+            .finished_ms
+            .iter()
+            .filter(|t| now_ms.saturating_sub(**t) <= FILES_RATE_WINDOW_MS)
+            .count();
+        Some(recent as f64 * 1000.0 / span as f64)
+    }
+
+    /// The later of what the bytes left at the byte rate and the files left at the file
+    /// rate say: with many small files, the time goes in per-file round trips, not bytes.
+    pub fn eta_secs(&self, now_ms: u64) -> Option<u64> {
+        let t = self.totals();
+        let by_bytes =
+            (self.rate > 0.0 && t.bytes_left > 0).then(|| t.bytes_left as f64 / self.rate);
+        let by_files = self
+            .files_per_sec(now_ms)
+            .filter(|r| *r > 0.0 && t.files_left > 0)
+            .map(|r| t.files_left as f64 / r);
+        let eta = match (by_bytes, by_files) {
+            (Some(b), Some(f)) => b.max(f),
+            (one, other) => one.or(other)?,
+        };
+        Some(eta as u64)
     }
 
     pub fn move_cursor(&mut self, delta: isize, rows: usize) {
@@ -347,7 +414,8 @@ mod tests {
             (t.files_left, t.bytes_done, t.bytes_left, t.active),
             (2, 600, 900, 1)
         );
-        assert_eq!(q.eta_secs(), Some(1));
+        // No file has finished yet: the bytes alone say.
+        assert_eq!(q.eta_secs(2000), Some(1));
         q.apply(
             EngineEvent::State {
                 id: 1,
@@ -370,5 +438,59 @@ mod tests {
             (1, 1000, 1, 0)
         );
         assert!(!q.busy());
+    }
+
+    fn state(id: JobId, state: TransferState) -> EngineEvent {
+        EngineEvent::State { id, state }
+    }
+
+    #[test]
+    fn small_files_are_timed_by_files_per_second() {
+        let mut q = Queue::new(4);
+        for id in 0..100 {
+            q.apply(added(id, 50), 0);
+        }
+        // 20 files done in the first 2 s, at a byte rate that would finish the rest in 0 s.
+        for id in 0..20 {
+            q.apply(state(id, TransferState::Done), id * 100);
+        }
+        q.apply(
+            EngineEvent::Progress {
+                jobs: vec![],
+                bytes_per_sec: 1000.0,
+            },
+            2000,
+        );
+        assert_eq!(q.files_per_sec(500), None, "too early to say");
+        let rate = q.files_per_sec(2000).expect("a rate");
+        assert!((rate - 10.0).abs() < 0.01, "{rate}");
+        // 80 files left at 10 a second, though their 4,000 bytes would take 4 s.
+        assert_eq!(q.eta_secs(2000), Some(8));
+        // Nothing finishes for a while: the old ones leave the window.
+        assert_eq!(q.files_per_sec(9000), Some(0.0));
+        q.apply(EngineEvent::Drained, 9000);
+        assert_eq!(q.files_per_sec(9000), None);
+    }
+
+    #[test]
+    fn settled_rows_are_counted_as_they_change() {
+        let mut q = Queue::new(4);
+        q.keep_settled = 5;
+        for id in 0..5 {
+            q.apply(added(id, 1), 0);
+            q.apply(state(id, TransferState::Done), 0);
+        }
+        // Done, then retried (back to Queued), then cancelled: still five settled.
+        q.apply(state(4, TransferState::Queued), 0);
+        q.apply(state(4, TransferState::Cancelled), 0);
+        assert_eq!(q.settled, 5);
+        assert_eq!(q.rows.len(), 5, "within the bound nothing is forgotten");
+        for id in 5..7 {
+            q.apply(added(id, 1), 0);
+            q.apply(state(id, TransferState::Skipped { reason: "x".into() }), 0);
+        }
+        // 7 settled > 5 + 5/10: back to the 5 newest.
+        assert_eq!((q.settled, q.rows.len()), (5, 5));
+        assert_eq!(q.rows[0].id, 2);
     }
 }

@@ -60,7 +60,10 @@ fn header(app: &App) -> String {
     if q.rate > 0.0 {
         parts.push(format!("{}/s", size(q.rate as u64)));
     }
-    if let Some(eta) = q.eta_secs() {
+    if let Some(files) = q.files_per_sec(app.now_ms).filter(|_| t.files_left > 0) {
+        parts.push(format!("{files:.0} files/s"));
+    }
+    if let Some(eta) = q.eta_secs(app.now_ms) {
         parts.push(format!("ETA {}", duration(eta)));
     }
     if t.failed > 0 {
