@@ -307,6 +307,40 @@ fn screen(app: &App, w: u16, h: u16) -> String {
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
+/// With NO_COLOR (or a monochrome terminal) not one cell is coloured, the screen says
+/// the same words, and the cursor still stands out, in reverse video.
+#[test]
+fn monochrome_shows_everything_without_colour() {
+    let cells = |app: &App| {
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("backend");
+        terminal.draw(|f| acdc::ui::draw(f, app)).expect("draw");
+        terminal.backend().buffer().clone()
+    };
+    let mut app = busy(100, 30);
+    app.color = true;
+    let coloured = cells(&app);
+    app.color = false;
+    let mono = cells(&app);
+    use ratatui::style::{Color, Modifier};
+    assert!(
+        coloured.content().iter().any(|c| c.fg != Color::Reset),
+        "the coloured screen has colours (else this test shows nothing)"
+    );
+    for cell in mono.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    let text = |b: &ratatui::buffer::Buffer| -> String {
+        b.content().iter().map(|c| c.symbol()).collect()
+    };
+    assert_eq!(text(&mono), text(&coloured));
+    assert!(
+        mono.content()
+            .iter()
+            .any(|c| c.modifier.contains(Modifier::REVERSED)),
+        "the cursor shows in reverse video"
+    );
+}
+
 #[test]
 fn both_panes() {
     for (w, h) in SIZES {
