@@ -17,7 +17,7 @@ use crate::app::{Event, Request, Resolution};
 use crate::auth::AuthError;
 use crate::auth::flow::{self, Authorization, Pasted};
 use crate::cli::session::{Session, SessionError};
-use crate::config::{ConfigFile, NewRemote};
+use crate::config::{ConfigError, ConfigFile, NewRemote};
 use crate::drive::content::file_md5;
 use crate::drive::{Client, DriveError};
 use crate::fs::drive::DriveFs;
@@ -137,6 +137,8 @@ pub fn start(
     (requests, out)
 }
 
+/// Problems that re-authorizing solves: a revoked or missing token, or one the config
+/// file holds but that cannot be read.
 fn is_auth_problem(e: &SessionError) -> bool {
     matches!(
         e,
@@ -144,7 +146,7 @@ fn is_auth_problem(e: &SessionError) -> bool {
             | SessionError::Drive(DriveError::Auth(
                 AuthError::Revoked { .. } | AuthError::NoToken { .. }
             ))
-    )
+    ) || matches!(e, SessionError::Config(ConfigError::BadValue { key, .. }) if key == "token")
 }
 
 fn side_of(key: &Key) -> Side {
@@ -169,7 +171,11 @@ impl Backend {
 
     /// The remote's token is refused: the wizard re-authorizes it, with its settings.
     fn needs_auth(&self, remote: String, message: String) {
-        let remote = match self.session.options(&remote) {
+        let options = self
+            .session
+            .options(&remote)
+            .or_else(|_| self.session.options_without_token(&remote));
+        let remote = match options {
             Ok(o) => NewRemote {
                 name: remote,
                 client_id: o.client_id,

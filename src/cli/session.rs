@@ -40,6 +40,14 @@ impl Session {
         RemoteOptions::resolve(&file, remote, &self.overrides, &|k| std::env::var(k).ok())
     }
 
+    /// `remote`'s settings with its token left out: what re-authorizing a remote whose
+    /// token cannot be read starts from (the file itself is not touched).
+    pub fn options_without_token(&self, remote: &str) -> Result<RemoteOptions, ConfigError> {
+        let mut file = self.config()?;
+        file.set(remote, "token", "");
+        RemoteOptions::resolve(&file, remote, &self.overrides, &|k| std::env::var(k).ok())
+    }
+
     /// A client for `remote`, connected (endpoint discovery done).
     pub async fn connect(&self, remote: &str) -> Result<(Client, RemoteOptions), SessionError> {
         let options = self.options(remote)?;

@@ -44,10 +44,9 @@ struct Connected {
     root: String,
 }
 
-/// The demo's emulator and a backend connected to its remote.
-async fn connected() -> Connected {
-    let demo = acdc::launch::demo(small_seed(), true).await.expect("demo");
-    let (requests, mut events) = backend::start(BackendOptions {
+/// A backend for the demo's session, asked to connect its remote.
+fn connecting(demo: &acdc::launch::Demo) -> (UnboundedSender<Request>, UnboundedReceiver<Event>) {
+    let (requests, events) = backend::start(BackendOptions {
         session: demo.session.clone(),
         engine: EngineOptions::default(),
         journal_dir: demo.journal_dir(),
@@ -57,6 +56,13 @@ async fn connected() -> Connected {
             remote: "demo".into(),
         })
         .expect("backend gone");
+    (requests, events)
+}
+
+/// The demo's emulator and a backend connected to its remote.
+async fn connected() -> Connected {
+    let demo = acdc::launch::demo(small_seed(), true).await.expect("demo");
+    let (requests, mut events) = connecting(&demo);
     let root = wait_for(&mut events, |e| match e {
         Event::DriveRoot(id) => Some(id),
         _ => None,
@@ -141,5 +147,41 @@ async fn changes_made_elsewhere_are_reported_with_their_parent() {
     // The checkpoint went into the remote's section, as rclone keeps it.
     let config = std::fs::read_to_string(&demo.session.config_path).expect("config");
     assert!(config.contains("checkpoint = "), "{config}");
+    let _ = requests.send(Request::Quit);
+}
+
+/// A token the config holds but that cannot be read (hand-edited, truncated) sends the
+/// remote to re-authorization with its other settings kept, instead of a dead pane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_token_asks_to_reauthorize_keeping_the_settings() {
+    let demo = acdc::launch::demo(small_seed(), true).await.expect("demo");
+    let config = &demo.session.config_path;
+    let text = std::fs::read_to_string(config).expect("config");
+    let broken: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("token = ") {
+                "token = {\"access_token\": trunc".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(config, &broken).expect("write");
+    let (requests, mut events) = connecting(&demo);
+    let (remote, message) = wait_for(&mut events, |e| match e {
+        Event::NeedsAuth { remote, message } => Some((remote, message)),
+        Event::Failed { message, .. } => panic!("failed instead: {message}"),
+        _ => None,
+    })
+    .await;
+    assert!(message.contains("token"), "{message}");
+    assert_eq!(remote.name, "demo");
+    assert_eq!(remote.client_id, demo.remote.client_id);
+    assert_eq!(remote.token_url, demo.remote.token_url);
+    assert_eq!(remote.endpoint_url, demo.remote.endpoint_url);
+    // Nothing was written while asking.
+    assert_eq!(std::fs::read_to_string(config).expect("config"), broken);
     let _ = requests.send(Request::Quit);
 }
