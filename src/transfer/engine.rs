@@ -74,7 +74,9 @@ pub struct EngineOptions {
     /// Whole-job attempts after the first (rclone's --retries is 3 attempts in all).
     pub retries: u32,
     pub templink_threshold: u64,
-    /// Uploads above this fail on Amazon after the whole body was sent (rclone: 50,000 MiB).
+    /// Uploads above this fail on Amazon after the whole body was sent. "About 50 GB"
+    /// (rclone only warns, at 50,000 MiB): the lower reading, as acd-emu enforces it, since
+    /// a file between the two would fail only after hours of sending.
     pub file_size_cap: u64,
     pub max_size: Option<u64>,
     /// Backoff between whole-job attempts.
@@ -88,7 +90,7 @@ impl Default for EngineOptions {
             concurrency: 4,
             retries: 2,
             templink_threshold: 9 << 30,
-            file_size_cap: 50_000 << 20,
+            file_size_cap: 50_000_000_000,
             max_size: None,
             retry_delay: Duration::from_secs(2),
             on_conflict: ConflictPolicy::default(),

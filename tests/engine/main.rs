@@ -533,3 +533,78 @@ async fn tokens_expiring_every_5_s_during_a_20_s_transfer() {
         server.emu.stats()
     );
 }
+
+/// What would only fail later is refused before a byte moves, each with its reason: by the
+/// scan (names that differ only in case, names the encoding cannot write, symbolic
+/// links) and by the engine (the Drive's file size cap, --max-size).
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_before_any_byte_moves_each_with_its_reason() {
+    use acdc::names::Encoding;
+    use acdc::transfer::plan::{Scan, plan_upload};
+    use std::os::unix::ffi::OsStrExt;
+
+    let (server, client) = start(EmuConfig::default()).await;
+    let root = client.root_id().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    for name in ["Photo.JPG", "photo.jpg", "fine.txt"] {
+        std::fs::write(tree.join(name), name).unwrap();
+    }
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"caf\xE9.txt");
+    std::fs::write(tree.join(not_utf8), "latin-1").unwrap();
+    std::os::unix::fs::symlink(tree.join("fine.txt"), tree.join("link.txt")).unwrap();
+
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let scan = Scan {
+        // Without InvalidUtf8 a Latin-1 name has no Drive name.
+        encoding: Encoding {
+            invalid_utf8: false,
+            ..Encoding::DRIVE
+        },
+        dry_run: false,
+        ask_conflicts: false,
+        cancel,
+        progress: &|_| {},
+    };
+    let plan = plan_upload(&client, &tree, Some(&root), &scan)
+        .await
+        .unwrap();
+    let planned: Vec<&str> = plan
+        .specs
+        .iter()
+        .map(|s| match s {
+            JobSpec::Upload { name, .. } => name.as_str(),
+            JobSpec::Download { name, .. } => name.as_str(),
+        })
+        .collect();
+    assert_eq!(planned, ["Photo.JPG", "fine.txt"], "{:?}", plan.problems);
+    let said = plan.problems.join("\n");
+    assert!(
+        said.contains("photo.jpg: name differs only in case from \"Photo.JPG\""),
+        "{said}"
+    );
+    assert!(said.contains("link.txt: skipped: symbolic links"), "{said}");
+    assert!(said.contains("caf"), "{said}");
+    assert_eq!(plan.problems.len(), 3, "{said}");
+
+    // The engine's own checks, before any request.
+    let files = write_files(&work.path().join("sizes"), 3, |i| [20_000, 7_000, 1_000][i]);
+    let options = EngineOptions {
+        file_size_cap: 10_000,
+        max_size: Some(5_000),
+        ..fast()
+    };
+    let (engine, mut events) = Engine::start(client.clone(), options, None, false);
+    server.emu.reset_stats();
+    let ids = engine.add(uploads(&files, &root)).await;
+    let (states, _) = collect(&mut events).await;
+    let reason = |id: JobId| match last(&states, id) {
+        TransferState::Skipped { reason } => reason,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(reason(ids[0]), "over Amazon Drive's 10 kB file size limit");
+    assert_eq!(reason(ids[1]), "larger than --max-size");
+    assert_eq!(last(&states, ids[2]), TransferState::Done);
+    assert_eq!(server.emu.stats().uploads, 1, "only the small one was sent");
+}
