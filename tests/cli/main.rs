@@ -218,6 +218,36 @@ async fn two_hundred_files_round_trip_with_hard_names_even_under_faults() {
         said.contains("Transferred: 200 files") && said.contains("verified: 200;"),
         "{said}"
     );
+    // One JSON line per finished transfer beside the journal, with its MD5.
+    let log = env
+        .config
+        .with_file_name("data")
+        .join("queues/emu/transfers.jsonl");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 200);
+    let mut checked = 0;
+    for line in &lines {
+        assert_eq!(line["outcome"], "done", "{line}");
+        assert_eq!(line["direction"], "upload", "{line}");
+        assert!(line["retries"].is_u64() && line["waits"].is_u64(), "{line}");
+        // A path that is not UTF-8 is logged readably, not exactly: those cannot be read back.
+        let path = PathBuf::from(line["path"].as_str().unwrap());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert_eq!(
+                line["md5"],
+                hex::encode(Md5::digest(&bytes)).as_str(),
+                "{line}"
+            );
+            assert_eq!(line["bytes"], bytes.len(), "{line}");
+            checked += 1;
+        }
+    }
+    let utf8 = expected.keys().filter(|p| p.to_str().is_some()).count();
+    assert_eq!(checked, utf8, "every UTF-8 path was logged exactly");
     let down = work.path().join("down");
     ok(&run(&env, &["copy", "emu:backup/2016", down.to_str().unwrap()]).await);
     assert_eq!(
