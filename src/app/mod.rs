@@ -1008,9 +1008,12 @@ fn on_event(app: &mut App, event: Event) -> Vec<Request> {
             // The trash view has no folder id: any change may have moved something in or out.
             // A node that left the shown folder names only its new parents, so a change to
             // any entry on show counts too.
-            let affected = shown.is_none_or(|id| touched.contains(id))
+            // (A set: a bulk change names thousands, and a pane may show 100,000.)
+            let touched: std::collections::HashSet<&str> =
+                touched.iter().map(String::as_str).collect();
+            let affected = shown.is_none_or(|id| touched.contains(id.as_str()))
                 || pane.entries.iter().any(|e| match &e.key {
-                    crate::fs::Key::Drive(id) => touched.contains(id),
+                    crate::fs::Key::Drive(id) => touched.contains(id.as_str()),
                     crate::fs::Key::Local(_) => false,
                 });
             if affected && !pane.loading {
