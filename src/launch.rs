@@ -69,8 +69,16 @@ fn utc_offset() -> i32 {
     chrono::Local::now().offset().local_minus_utc()
 }
 
+/// How a file manager session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Quit,
+    /// It quit from the first run's wizard: no remote exists yet.
+    WithoutRemote,
+}
+
 /// Runs the file manager on `launch.remote` (or the wizard first) until the user quits.
-pub async fn open(session: Session, launch: Launch) -> Result<(), LaunchError> {
+pub async fn open(session: Session, launch: Launch) -> Result<Ended, LaunchError> {
     let keymap = keymap(&session.config_path)?;
     let remotes = if session.config_path.exists() {
         session.config()?.drive_remotes()
@@ -102,8 +110,12 @@ pub async fn open(session: Session, launch: Launch) -> Result<(), LaunchError> {
         },
         journal_dir: launch.journal_dir,
     });
-    crate::runtime::run(app, requests, events).await?;
-    Ok(())
+    let app = crate::runtime::run(app, requests, events).await?;
+    Ok(if app.connected || !app.remotes.is_empty() {
+        Ended::Quit
+    } else {
+        Ended::WithoutRemote
+    })
 }
 
 /// The demo's folders and server, removed when it ends.

@@ -359,9 +359,17 @@ async fn file_manager(session: &Session, cli: &Cli) -> Result<(), CliError> {
         log_path: log_path(cli),
         wizard_defaults: acdc::app::wizard::amazon_defaults(),
     };
-    acdc::launch::open(session.clone(), launch)
+    let ended = acdc::launch::open(session.clone(), launch)
         .await
-        .map_err(launch_error)
+        .map_err(launch_error)?;
+    if ended == acdc::launch::Ended::WithoutRemote {
+        eprintln!(
+            "acdc: no Amazon Drive remote is set up yet; run `acdc` again for the wizard, \
+             `acdc config create NAME` to set one up from the shell, or `acdc --config \
+             ~/.config/rclone/rclone.conf` to use rclone's"
+        );
+    }
+    Ok(())
 }
 
 fn launch_error(e: LaunchError) -> CliError {

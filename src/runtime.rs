@@ -31,12 +31,13 @@ fn send_all(requests: &mpsc::UnboundedSender<Request>, out: Vec<Request>) {
     }
 }
 
-/// Runs the TUI until the user quits or a signal asks it to stop.
+/// Runs the TUI until the user quits or a signal asks it to stop; gives the app back as it
+/// ended, for what is to be said once the terminal is the shell's again.
 pub async fn run(
     mut app: App,
     requests: mpsc::UnboundedSender<Request>,
     mut events: mpsc::UnboundedReceiver<Event>,
-) -> std::io::Result<()> {
+) -> std::io::Result<App> {
     let _guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let mut input = EventStream::new();
@@ -111,5 +112,5 @@ pub async fn run(
         }
     }
     let _ = requests.send(Request::Quit);
-    Ok(())
+    Ok(app)
 }

@@ -410,3 +410,30 @@ async fn terminal_is_restored_after(signal: &str) {
         "the alternate screen was left after SIG{signal}:\n{screen}"
     );
 }
+
+/// A first run without a config opens the wizard; leaving it at once writes nothing and,
+/// back in the shell, says how to set a remote up later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_the_first_wizard_says_how_to_set_up_later() {
+    let data = tempfile::tempdir().expect("temp");
+    let config = data.path().join("acdc.conf");
+    let command = format!(
+        "ACDC_DATA_DIR={} {} --config {}; echo acdc-exited-$?; sleep 60",
+        shell_quote(data.path()),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_acdc"))),
+        shell_quote(&config),
+    );
+    let tmux = Tmux::start(96, 26, &command);
+    tmux.wait_for("the wizard", |s| s.contains("step 1 of 8"))
+        .await;
+    tmux.keys(&["Escape"]);
+    let screen = tmux
+        .wait_for("the shell again", |s| s.contains("acdc-exited-"))
+        .await;
+    assert!(screen.contains("acdc-exited-0"), "{screen}");
+    assert!(
+        screen.contains("no Amazon Drive remote is set up yet"),
+        "{screen}"
+    );
+    assert!(!config.exists(), "nothing was written");
+}
