@@ -669,7 +669,28 @@ impl Backend {
     }
 
     /// A moved file's copy is verified: its original goes to the trash (never for good).
-    async fn remove_original(&self, spec: JobSpec) {
+    /// The originals of a move whose copies were already at the destination, then one
+    /// word and a refresh of their side.
+    async fn remove_originals(&self, specs: Vec<JobSpec>) {
+        let mut removed = 0;
+        let side = match specs.first() {
+            Some(JobSpec::Upload { .. }) => Side::Local,
+            _ => Side::Drive,
+        };
+        for spec in specs {
+            removed += usize::from(self.remove_original(spec).await);
+        }
+        self.send(Event::Done {
+            sides: vec![side],
+            message: format!(
+                "{} already at the destination, the same: moved to the trash",
+                count(removed, "original")
+            ),
+        });
+    }
+
+    /// Whether the original went.
+    async fn remove_original(&self, spec: JobSpec) -> bool {
         let (side, key, label) = match &spec {
             JobSpec::Upload { local, .. } => (Side::Local, Key::Local(local.clone()), spec.label()),
             JobSpec::Download { node, .. } => (Side::Drive, Key::Drive(node.clone()), spec.label()),
@@ -678,12 +699,13 @@ impl Backend {
             Side::Local => self.local.trash(&key).await,
             Side::Drive => async { self.conn()?.drive.trash(&key).await }.await,
         };
-        if let Err(e) = result {
+        if let Err(e) = &result {
             self.send(Event::Failed {
                 sides: Vec::new(),
                 message: format!("{label} was copied and verified, but the original stays: {e}"),
             });
         }
+        result.is_ok()
     }
 
     async fn copy(&self, scan: u64, sources: Vec<Entry>, to: Place, and_remove: bool) {
@@ -703,6 +725,11 @@ impl Backend {
         match result {
             Ok(plan) => {
                 let queued = plan.specs.len();
+                if and_remove && !plan.unchanged.is_empty() {
+                    // Already at the destination, the same by size and MD5: moved, in effect.
+                    let (b, unchanged) = (self.clone(), plan.unchanged.clone());
+                    tokio::spawn(async move { b.remove_originals(unchanged).await });
+                }
                 match self.conn() {
                     Ok(c) => self.enqueue(&c, plan.specs, and_remove).await,
                     Err(e) => {

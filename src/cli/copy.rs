@@ -152,8 +152,8 @@ fn scan<'a>(
 /// Takes a plan's problems and unchanged files into the summary; in a dry run, prints
 /// what would be copied instead of returning it.
 fn take_plan(plan: Plan, opts: &CopyOptions, summary: &mut Summary) -> Vec<JobSpec> {
-    for shown in &plan.unchanged {
-        tracing::info!("skipped {shown}: unchanged");
+    for spec in &plan.unchanged {
+        tracing::info!("skipped {}: unchanged", spec.label());
     }
     summary.skipped += plan.unchanged.len() as u64;
     summary.failed.extend(plan.problems);

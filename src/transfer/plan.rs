@@ -46,8 +46,9 @@ pub struct Conflict {
 pub struct Plan {
     /// In a dry run, an upload into a folder that does not exist yet has an empty parent.
     pub specs: Vec<JobSpec>,
-    /// Files already at the destination with the same size and MD5.
-    pub unchanged: Vec<String>,
+    /// Files already at the destination with the same size and MD5: the job that would
+    /// have copied each (a move still removes their originals).
+    pub unchanged: Vec<JobSpec>,
     /// Items that will not be copied, each with its reason.
     pub problems: Vec<String>,
     /// With `Scan::ask_conflicts`: files that would replace a different one.
@@ -248,7 +249,12 @@ pub async fn plan_upload(
             }
             // No settable modification times on the Drive: same means same size and MD5.
             if node.size() == file.size && file_md5(&file.local).ok().as_deref() == node.md5() {
-                plan.unchanged.push(shown);
+                plan.unchanged.push(JobSpec::Upload {
+                    local: file.local.clone(),
+                    parent: parent.clone(),
+                    name: file.name.clone(),
+                    size: file.size,
+                });
                 continue;
             }
             if scan.ask_conflicts {
@@ -346,7 +352,7 @@ pub async fn plan_download(
             && meta.len() == node.size()
             && file_md5(&target).ok().as_deref() == node.md5()
         {
-            plan.unchanged.push(target.display().to_string());
+            plan.unchanged.push(JobSpec::download(&node, target));
             continue;
         }
         if scan.ask_conflicts && std::fs::symlink_metadata(&target).is_ok() {

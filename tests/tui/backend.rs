@@ -185,3 +185,98 @@ async fn an_unreadable_token_asks_to_reauthorize_keeping_the_settings() {
     assert_eq!(std::fs::read_to_string(config).expect("config"), broken);
     let _ = requests.send(Request::Quit);
 }
+
+/// F6 on two Drive files, one of them already in the local folder with the same MD5: the
+/// other is copied and verified, and only then is each original moved to the Drive's trash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_trashes_the_originals_only_once_the_copies_are_there() {
+    use acdc::emu::store::Status;
+    use acdc::transfer::{Event as EngineEvent, TransferState};
+    let Connected {
+        demo,
+        requests,
+        mut events,
+        root,
+    } = connected().await;
+    let emu = &demo.server.emu;
+    let child = |parent: &str, name: &str| {
+        emu.with_store(|s| s.find_child(parent, name, ""))
+            .expect("store")
+            .unwrap_or_else(|| panic!("{name} on the Drive"))
+    };
+    let docs = child(&root, "Documents");
+    let entry = |name: &str| {
+        let id = child(&docs, name);
+        let content = emu
+            .with_store(|s| s.require(&id))
+            .expect("node")
+            .content
+            .expect("a file");
+        acdc::fs::Entry {
+            name: name.into(),
+            key: Key::Drive(id),
+            is_dir: false,
+            size: content.size,
+            modified: None,
+            md5: Some(content.md5),
+        }
+    };
+    // The demo's local folder has notes.md as the Drive has it; not the budget.
+    let (same, new) = (entry("notes.md"), entry("budget 2017.csv"));
+    assert_eq!(
+        acdc::drive::content::file_md5(&demo.local().join("notes.md")).ok(),
+        same.md5
+    );
+    requests
+        .send(Request::Copy {
+            scan: 1,
+            sources: vec![same.clone(), new.clone()],
+            to: Place::Local(demo.local()),
+            and_remove: true,
+        })
+        .expect("backend gone");
+    let (mut copied, mut said) = (false, false);
+    while !(copied && said) {
+        wait_for(&mut events, |e| match e {
+            Event::Transfer(EngineEvent::State {
+                state: TransferState::Done,
+                ..
+            }) => {
+                copied = true;
+                Some(())
+            }
+            Event::Transfer(EngineEvent::State {
+                state: TransferState::Failed { reason },
+                ..
+            }) => panic!("{reason}"),
+            Event::Done { message, .. } if message.contains("already at the destination") => {
+                said = true;
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    }
+    assert_eq!(
+        acdc::drive::content::file_md5(&demo.local().join("budget 2017.csv")).ok(),
+        new.md5
+    );
+    // Both originals go to the trash once their copies are there.
+    let status = |e: &acdc::fs::Entry| {
+        let Key::Drive(id) = &e.key else {
+            unreachable!()
+        };
+        emu.with_store(|s| s.require(id)).expect("node").status
+    };
+    let started = std::time::Instant::now();
+    while status(&same) != Status::Trash || status(&new) != Status::Trash {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?} {:?}",
+            status(&same),
+            status(&new)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = requests.send(Request::Quit);
+}
