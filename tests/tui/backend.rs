@@ -280,3 +280,69 @@ async fn a_move_trashes_the_originals_only_once_the_copies_are_there() {
     }
     let _ = requests.send(Request::Quit);
 }
+
+/// F6 on a Drive folder: every file is copied and verified, each original goes, and then
+/// the folders the move emptied go to the trash too, not left behind as empty shells.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_folder_leaves_no_empty_folders_behind() {
+    use acdc::emu::store::Status;
+    use acdc::transfer::{Event as EngineEvent, TransferState};
+    let Connected {
+        demo,
+        requests,
+        mut events,
+        root,
+    } = connected().await;
+    let emu = &demo.server.emu;
+    let child = |parent: &str, name: &str| {
+        emu.with_store(|s| s.find_child(parent, name, ""))
+            .expect("store")
+            .unwrap_or_else(|| panic!("{name} on the Drive"))
+    };
+    let photos = child(&root, "Photos");
+    let holiday = child(&photos, "Holiday 2016");
+    let status = |id: &str| emu.with_store(|s| s.require(id)).expect("node").status;
+    requests
+        .send(Request::Copy {
+            scan: 1,
+            sources: vec![acdc::fs::Entry {
+                name: "Photos".into(),
+                key: Key::Drive(photos.clone()),
+                is_dir: true,
+                size: 0,
+                modified: None,
+                md5: None,
+            }],
+            to: Place::Local(demo.local()),
+            and_remove: true,
+        })
+        .expect("backend gone");
+    let mut done = 0;
+    wait_for(&mut events, |e| match e {
+        Event::Transfer(EngineEvent::State {
+            state: TransferState::Done,
+            ..
+        }) => {
+            done += 1;
+            None
+        }
+        Event::Transfer(EngineEvent::State {
+            state: TransferState::Failed { reason },
+            ..
+        }) => panic!("{reason}"),
+        Event::Done { message, .. } if message == "moved 1 folder" => Some(()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(done, 4, "beach, mountains, sunset, cat");
+    for name in [
+        "cat.png",
+        "Holiday 2016/beach.png",
+        "Holiday 2016/sunset.png",
+    ] {
+        assert!(demo.local().join("Photos").join(name).is_file(), "{name}");
+    }
+    assert_eq!(status(&photos), Status::Trash);
+    assert_eq!(status(&holiday), Status::Trash);
+    let _ = requests.send(Request::Quit);
+}

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+mod moves;
+
 use crate::app::pane::{Place, Side};
 use crate::app::wizard::WizardRequest;
 use crate::app::{Event, Request, Resolution};
@@ -28,9 +30,7 @@ use crate::transfer::journal::Journal;
 use crate::transfer::plan::{
     Conflict, Plan, PlanError, Scan, ScanCounts, plan_download, plan_upload,
 };
-use crate::transfer::{
-    Engine, EngineOptions, Event as TransferEvent, JobId, JobSpec, TransferState,
-};
+use crate::transfer::{Engine, EngineOptions, Event as TransferEvent, JobSpec, TransferState};
 use crate::ui::text::count;
 
 /// Where checkpoints of the changes feed are kept between runs (rclone's `checkpoint` key).
@@ -95,8 +95,8 @@ struct Backend {
     scans: Arc<std::sync::Mutex<Vec<(u64, CancellationToken)>>>,
     /// Conflicting files of finished scans, until the user says what to do with them.
     conflicts: Arc<std::sync::Mutex<HashMap<u64, HeldConflicts>>>,
-    /// Jobs of moves, whose originals go once they are Done.
-    moves: Arc<std::sync::Mutex<HashMap<JobId, JobSpec>>>,
+    /// Moves under way: their jobs, whose originals go once Done, and their folders.
+    moves: Arc<std::sync::Mutex<moves::Moves>>,
 }
 
 /// Starts the backend; requests go in on the sender, events come out of the receiver.
@@ -242,21 +242,28 @@ impl Backend {
         tokio::spawn(async move {
             while let Some(e) = engine_events.recv().await {
                 if let TransferEvent::State { id, state } = &e {
-                    let moved = match state {
-                        TransferState::Done => {
-                            backend.moves.lock().ok().and_then(|mut m| m.remove(id))
-                        }
-                        // Not copied: the original stays, and is no longer waited for (a
-                        // failed one may still be retried).
-                        TransferState::Skipped { .. } | TransferState::Cancelled => {
-                            backend.moves.lock().ok().and_then(|mut m| m.remove(id));
-                            None
-                        }
+                    // Not copied (skipped, cancelled): the original stays, and is no longer
+                    // waited for. A failed one is still waited for: it may be retried.
+                    let settled = match state {
+                        TransferState::Done => Some(true),
+                        TransferState::Skipped { .. } | TransferState::Cancelled => Some(false),
                         _ => None,
                     };
-                    if let Some(spec) = moved {
+                    let of_a_move = settled.and_then(|copied| {
+                        backend
+                            .moves
+                            .lock()
+                            .ok()
+                            .and_then(|mut m| m.settled(*id, copied))
+                    });
+                    if let Some((scan, original)) = of_a_move {
                         let b = backend.clone();
-                        tokio::spawn(async move { b.remove_original(spec).await });
+                        tokio::spawn(async move {
+                            if let Some(spec) = original {
+                                b.remove_original(spec).await;
+                            }
+                            b.release_move(scan);
+                        });
                     }
                 }
                 if backend.events.send(Event::Transfer(e)).is_err() {
@@ -475,7 +482,10 @@ impl Backend {
                     })
                     .collect();
                 if let (false, Ok(c)) = (specs.is_empty(), self.conn()) {
-                    self.enqueue(&c, specs, and_remove).await;
+                    self.enqueue(&c, scan, specs, and_remove).await;
+                }
+                if and_remove {
+                    self.release_move(scan);
                 }
             }
             Request::CancelScan(id) => {
@@ -661,10 +671,47 @@ impl Backend {
 
     /// Queues `specs`; for a move, remembers them so each original goes to the trash
     /// once its copy is verified.
-    async fn enqueue(&self, c: &Connected, specs: Vec<JobSpec>, and_remove: bool) {
+    async fn enqueue(&self, c: &Connected, scan: u64, specs: Vec<JobSpec>, and_remove: bool) {
         let ids = c.engine.add(specs.clone()).await;
         if and_remove && let Ok(mut moves) = self.moves.lock() {
-            moves.extend(ids.into_iter().zip(specs));
+            moves.add_jobs(scan, ids.into_iter().zip(specs));
+        }
+    }
+
+    /// One thing a move waited for ended; once nothing is left, the folders it emptied go.
+    fn release_move(&self, scan: u64) {
+        let folders = self.moves.lock().ok().and_then(|mut m| m.release(scan));
+        if let Some(folders) = folders.filter(|f| !f.is_empty()) {
+            let b = self.clone();
+            tokio::spawn(async move { b.tidy(folders).await });
+        }
+    }
+
+    /// The moved folders, where nothing is left in them.
+    async fn tidy(&self, folders: Vec<Key>) {
+        let mut went = Vec::new();
+        for folder in folders {
+            let gone = match &folder {
+                Key::Local(path) => {
+                    let path = path.clone();
+                    tokio::task::spawn_blocking(move || moves::remove_empty_dirs(&path))
+                        .await
+                        .unwrap_or(false)
+                }
+                Key::Drive(id) => match self.conn() {
+                    Ok(c) => moves::trash_empty_folders(&c.drive.client, id).await,
+                    Err(_) => false,
+                },
+            };
+            if gone {
+                went.push(side_of(&folder));
+            }
+        }
+        if let Some(side) = went.first() {
+            self.send(Event::Done {
+                sides: vec![*side],
+                message: format!("moved {}", count(went.len(), "folder")),
+            });
         }
     }
 
@@ -718,6 +765,10 @@ impl Backend {
             scans.push((scan, cancel.clone()));
         }
         self.send(Event::ScanStarted { scan, label });
+        if and_remove && let Ok(mut moves) = self.moves.lock() {
+            let folders = sources.iter().filter(|e| e.is_dir).map(|e| e.key.clone());
+            moves.begin(scan, folders.collect());
+        }
         let result = self.plan_all(scan, &sources, &to, &cancel).await;
         if let Ok(mut scans) = self.scans.lock() {
             scans.retain(|(s, _)| *s != scan);
@@ -727,12 +778,21 @@ impl Backend {
                 let queued = plan.specs.len();
                 if and_remove && !plan.unchanged.is_empty() {
                     // Already at the destination, the same by size and MD5: moved, in effect.
+                    if let Ok(mut moves) = self.moves.lock() {
+                        moves.hold(scan);
+                    }
                     let (b, unchanged) = (self.clone(), plan.unchanged.clone());
-                    tokio::spawn(async move { b.remove_originals(unchanged).await });
+                    tokio::spawn(async move {
+                        b.remove_originals(unchanged).await;
+                        b.release_move(scan);
+                    });
                 }
                 match self.conn() {
-                    Ok(c) => self.enqueue(&c, plan.specs, and_remove).await,
+                    Ok(c) => self.enqueue(&c, scan, plan.specs, and_remove).await,
                     Err(e) => {
+                        if let Ok(mut moves) = self.moves.lock() {
+                            moves.forget(scan);
+                        }
                         self.send(Event::ScanFailed {
                             scan,
                             message: e.to_string(),
@@ -746,6 +806,10 @@ impl Backend {
                     && let Ok(mut pending) = self.conflicts.lock()
                 {
                     pending.insert(scan, (plan.conflicts, and_remove));
+                    // The move waits for the answer too.
+                    if and_remove && let Ok(mut moves) = self.moves.lock() {
+                        moves.hold(scan);
+                    }
                 }
                 self.send(Event::ScanDone {
                     scan,
@@ -754,11 +818,20 @@ impl Backend {
                     problems: plan.problems,
                     conflicts,
                 });
+                // The planning's own hold on the move.
+                if and_remove {
+                    self.release_move(scan);
+                }
             }
-            Err(e) => self.send(Event::ScanFailed {
-                scan,
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                if let Ok(mut moves) = self.moves.lock() {
+                    moves.forget(scan);
+                }
+                self.send(Event::ScanFailed {
+                    scan,
+                    message: e.to_string(),
+                })
+            }
         }
     }
 
