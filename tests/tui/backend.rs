@@ -5,8 +5,12 @@ use std::time::Duration;
 use acdc::app::pane::{Place, Side};
 use acdc::app::{Event, Request};
 use acdc::backend::{self, BackendOptions};
-use acdc::fs::Key;
+use acdc::drive::content::file_md5;
+use acdc::emu::Emu;
+use acdc::emu::store::Status;
+use acdc::fs::{Entry, Key};
 use acdc::transfer::engine::EngineOptions;
+use acdc::transfer::{Event as EngineEvent, TransferState};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::e2e::small_seed;
@@ -186,12 +190,71 @@ async fn an_unreadable_token_asks_to_reauthorize_keeping_the_settings() {
     let _ = requests.send(Request::Quit);
 }
 
+/// The id of `name` in the Drive folder `parent`, from acd-emu's own store.
+fn child(emu: &Emu, parent: &str, name: &str) -> String {
+    emu.with_store(|s| s.find_child(parent, name, ""))
+        .expect("store")
+        .unwrap_or_else(|| panic!("{name} on the Drive"))
+}
+
+fn status(emu: &Emu, id: &str) -> Status {
+    emu.with_store(|s| s.require(id)).expect("node").status
+}
+
+/// A move's request for `sources` into the demo's local folder.
+fn move_to_local(demo: &acdc::launch::Demo, sources: Vec<Entry>) -> Request {
+    Request::Copy {
+        scan: 1,
+        sources,
+        to: Place::Local(demo.local()),
+        and_remove: true,
+    }
+}
+
+/// Waits until `copies` transfers are Done and the backend has said `said`; a failed
+/// transfer fails the test.
+async fn until_moved(events: &mut UnboundedReceiver<Event>, copies: usize, said: &str) {
+    let (mut done, mut heard) = (0, false);
+    while done < copies || !heard {
+        wait_for(events, |e| match e {
+            Event::Transfer(EngineEvent::State {
+                state: TransferState::Done,
+                ..
+            }) => {
+                done += 1;
+                Some(())
+            }
+            Event::Transfer(EngineEvent::State {
+                state: TransferState::Failed { reason },
+                ..
+            }) => panic!("{reason}"),
+            Event::Done { message, .. } if message.contains(said) => {
+                heard = true;
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    }
+}
+
+/// Polls acd-emu until every node in `ids` is in the trash.
+async fn until_trashed(emu: &Emu, ids: &[&str]) {
+    let started = std::time::Instant::now();
+    while let Some(left) = ids.iter().find(|id| status(emu, id) != Status::Trash) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{left}: {:?}",
+            status(emu, left)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// F6 on two Drive files, one of them already in the local folder with the same MD5: the
 /// other is copied and verified, and only then is each original moved to the Drive's trash.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_trashes_the_originals_only_once_the_copies_are_there() {
-    use acdc::emu::store::Status;
-    use acdc::transfer::{Event as EngineEvent, TransferState};
     let Connected {
         demo,
         requests,
@@ -199,20 +262,15 @@ async fn a_move_trashes_the_originals_only_once_the_copies_are_there() {
         root,
     } = connected().await;
     let emu = &demo.server.emu;
-    let child = |parent: &str, name: &str| {
-        emu.with_store(|s| s.find_child(parent, name, ""))
-            .expect("store")
-            .unwrap_or_else(|| panic!("{name} on the Drive"))
-    };
-    let docs = child(&root, "Documents");
+    let docs = child(emu, &root, "Documents");
     let entry = |name: &str| {
-        let id = child(&docs, name);
+        let id = child(emu, &docs, name);
         let content = emu
             .with_store(|s| s.require(&id))
             .expect("node")
             .content
             .expect("a file");
-        acdc::fs::Entry {
+        Entry {
             name: name.into(),
             key: Key::Drive(id),
             is_dir: false,
@@ -223,61 +281,20 @@ async fn a_move_trashes_the_originals_only_once_the_copies_are_there() {
     };
     // The demo's local folder has notes.md as the Drive has it; not the budget.
     let (same, new) = (entry("notes.md"), entry("budget 2017.csv"));
-    assert_eq!(
-        acdc::drive::content::file_md5(&demo.local().join("notes.md")).ok(),
-        same.md5
-    );
+    assert_eq!(file_md5(&demo.local().join("notes.md")).ok(), same.md5);
     requests
-        .send(Request::Copy {
-            scan: 1,
-            sources: vec![same.clone(), new.clone()],
-            to: Place::Local(demo.local()),
-            and_remove: true,
-        })
+        .send(move_to_local(&demo, vec![same.clone(), new.clone()]))
         .expect("backend gone");
-    let (mut copied, mut said) = (false, false);
-    while !(copied && said) {
-        wait_for(&mut events, |e| match e {
-            Event::Transfer(EngineEvent::State {
-                state: TransferState::Done,
-                ..
-            }) => {
-                copied = true;
-                Some(())
-            }
-            Event::Transfer(EngineEvent::State {
-                state: TransferState::Failed { reason },
-                ..
-            }) => panic!("{reason}"),
-            Event::Done { message, .. } if message.contains("already at the destination") => {
-                said = true;
-                Some(())
-            }
-            _ => None,
-        })
-        .await;
-    }
+    until_moved(&mut events, 1, "already at the destination").await;
     assert_eq!(
-        acdc::drive::content::file_md5(&demo.local().join("budget 2017.csv")).ok(),
+        file_md5(&demo.local().join("budget 2017.csv")).ok(),
         new.md5
     );
-    // Both originals go to the trash once their copies are there.
-    let status = |e: &acdc::fs::Entry| {
-        let Key::Drive(id) = &e.key else {
-            unreachable!()
-        };
-        emu.with_store(|s| s.require(id)).expect("node").status
+    let ids = |e: &Entry| match &e.key {
+        Key::Drive(id) => id.clone(),
+        Key::Local(_) => unreachable!(),
     };
-    let started = std::time::Instant::now();
-    while status(&same) != Status::Trash || status(&new) != Status::Trash {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{:?} {:?}",
-            status(&same),
-            status(&new)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_trashed(emu, &[&ids(&same), &ids(&new)]).await;
     let _ = requests.send(Request::Quit);
 }
 
@@ -285,8 +302,6 @@ async fn a_move_trashes_the_originals_only_once_the_copies_are_there() {
 /// the folders the move emptied go to the trash too, not left behind as empty shells.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_moved_folder_leaves_no_empty_folders_behind() {
-    use acdc::emu::store::Status;
-    use acdc::transfer::{Event as EngineEvent, TransferState};
     let Connected {
         demo,
         requests,
@@ -294,47 +309,21 @@ async fn a_moved_folder_leaves_no_empty_folders_behind() {
         root,
     } = connected().await;
     let emu = &demo.server.emu;
-    let child = |parent: &str, name: &str| {
-        emu.with_store(|s| s.find_child(parent, name, ""))
-            .expect("store")
-            .unwrap_or_else(|| panic!("{name} on the Drive"))
+    let photos = child(emu, &root, "Photos");
+    let holiday = child(emu, &photos, "Holiday 2016");
+    let folder = Entry {
+        name: "Photos".into(),
+        key: Key::Drive(photos.clone()),
+        is_dir: true,
+        size: 0,
+        modified: None,
+        md5: None,
     };
-    let photos = child(&root, "Photos");
-    let holiday = child(&photos, "Holiday 2016");
-    let status = |id: &str| emu.with_store(|s| s.require(id)).expect("node").status;
     requests
-        .send(Request::Copy {
-            scan: 1,
-            sources: vec![acdc::fs::Entry {
-                name: "Photos".into(),
-                key: Key::Drive(photos.clone()),
-                is_dir: true,
-                size: 0,
-                modified: None,
-                md5: None,
-            }],
-            to: Place::Local(demo.local()),
-            and_remove: true,
-        })
+        .send(move_to_local(&demo, vec![folder]))
         .expect("backend gone");
-    let mut done = 0;
-    wait_for(&mut events, |e| match e {
-        Event::Transfer(EngineEvent::State {
-            state: TransferState::Done,
-            ..
-        }) => {
-            done += 1;
-            None
-        }
-        Event::Transfer(EngineEvent::State {
-            state: TransferState::Failed { reason },
-            ..
-        }) => panic!("{reason}"),
-        Event::Done { message, .. } if message == "moved 1 folder" => Some(()),
-        _ => None,
-    })
-    .await;
-    assert_eq!(done, 4, "beach, mountains, sunset, cat");
+    // beach, mountains, sunset, cat; the folders only once they are all there.
+    until_moved(&mut events, 4, "moved 1 folder").await;
     for name in [
         "cat.png",
         "Holiday 2016/beach.png",
@@ -342,7 +331,6 @@ async fn a_moved_folder_leaves_no_empty_folders_behind() {
     ] {
         assert!(demo.local().join("Photos").join(name).is_file(), "{name}");
     }
-    assert_eq!(status(&photos), Status::Trash);
-    assert_eq!(status(&holiday), Status::Trash);
+    until_trashed(emu, &[&photos, &holiday]).await;
     let _ = requests.send(Request::Quit);
 }
