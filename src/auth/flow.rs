@@ -158,9 +158,12 @@ pub async fn listen(
             "the redirect listener must be on loopback, not {addr}"
         )));
     }
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        AuthError::Setup(format!("cannot listen on {addr} for the browser's redirect ({e}); is another authorization running?"))
-    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| AuthError::Listen {
+            addr: addr.to_string(),
+            detail: e.to_string(),
+        })?;
     let bound = listener
         .local_addr()
         .map_err(|e| AuthError::Setup(e.to_string()))?;

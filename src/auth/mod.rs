@@ -41,6 +41,10 @@ pub enum AuthError {
     Network { url: String, detail: String },
     #[error("invalid OAuth setting: {0}")]
     Setup(String),
+    #[error(
+        "cannot listen on {addr} for the browser's redirect ({detail}): is another authorization (acdc or rclone) running?"
+    )]
+    Listen { addr: String, detail: String },
 }
 
 pub fn oauth_client(

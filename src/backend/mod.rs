@@ -376,7 +376,10 @@ impl Backend {
                 format!("listening on {bound} for Amazon's answer"),
                 Some(rx),
             ),
-            Err(e) => (format!("{e}; paste the answer instead"), None),
+            Err(e) => (
+                format!("{e} Paste where the browser ends instead, below."),
+                None,
+            ),
         };
         tracing::info!("authorize at {}", authorization.url);
         let opened = open_browser && flow::open_browser(&authorization.url);

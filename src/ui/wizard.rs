@@ -241,7 +241,8 @@ fn waiting(
     );
     lines.push(Line::default());
     if let Some(listening) = &wizard.listening {
-        lines.push(Line::from(Span::styled(fit(listening, width), theme.dim())));
+        // Whole, wrapped: when listening failed this says why and what to do instead.
+        lines.push(Line::from(Span::styled(listening.clone(), theme.dim())));
     }
     lines.push(Line::from(format!(
         "On another machine: forward the port first ({}),",
