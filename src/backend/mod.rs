@@ -57,6 +57,8 @@ struct Connected {
     engine: Engine,
     encoding: names::Encoding,
     changes: tokio::task::AbortHandle,
+    /// Moves' originals still to go, beside the journal (None: no journal).
+    move_log: Option<std::sync::Mutex<moves::MoveLog>>,
 }
 
 impl Connected {
@@ -232,6 +234,27 @@ impl Backend {
             None => None,
         };
         let unfinished = journal.as_ref().map(|j| j.unfinished().len()).unwrap_or(0);
+        // Moves an earlier session began: a job still to run keeps its original waiting;
+        // one that ended Done before its original went has it go now.
+        let mut move_log = (self.journal_dir)(&remote).and_then(|dir| {
+            moves::MoveLog::open(&dir)
+                .map_err(|e| tracing::warn!("moves will not survive a crash: {e}"))
+                .ok()
+        });
+        let mut originals_due = Vec::new();
+        if let Some(log) = &mut move_log {
+            let mut waiting = Vec::new();
+            for (id, spec) in log.all() {
+                match journal.as_ref().and_then(|j| j.state(id)) {
+                    Some(TransferState::Done) => originals_due.push((id, spec)),
+                    Some(state) if !state.is_final() => waiting.push((id, spec)),
+                    _ => log.remove(id),
+                }
+            }
+            if let Ok(mut m) = self.moves.lock() {
+                m.adopt(waiting);
+            }
+        }
         let engine_options = EngineOptions {
             templink_threshold: options.templink_threshold,
             ..self.engine_options.clone()
@@ -241,6 +264,12 @@ impl Backend {
         let backend = self.clone();
         tokio::spawn(async move {
             while let Some(e) = engine_events.recv().await {
+                if let TransferEvent::Added { id, spec } = &e {
+                    let of_a_move = backend.moves.lock().is_ok_and(|mut m| m.added(*id, spec));
+                    if of_a_move {
+                        backend.log_moves(|log| log.add(&[(*id, spec.clone())]));
+                    }
+                }
                 if let TransferEvent::State { id, state } = &e {
                     // Not copied (skipped, cancelled): the original stays, and is no longer
                     // waited for. A failed one is still waited for: it may be retried.
@@ -257,11 +286,12 @@ impl Backend {
                             .and_then(|mut m| m.settled(*id, copied))
                     });
                     if let Some((scan, original)) = of_a_move {
-                        let b = backend.clone();
+                        let (b, id) = (backend.clone(), *id);
                         tokio::spawn(async move {
                             if let Some(spec) = original {
                                 b.remove_original(spec).await;
                             }
+                            b.log_moves(|log| log.remove(id));
                             b.release_move(scan);
                         });
                     }
@@ -296,11 +326,19 @@ impl Backend {
             engine,
             encoding: options.encoding,
             changes,
+            move_log: move_log.map(std::sync::Mutex::new),
         });
         if let Ok(mut slot) = self.connected.write() {
             *slot = Some(connected);
         }
         self.send(Event::Connected { remote });
+        for (id, spec) in originals_due {
+            let b = self.clone();
+            tokio::spawn(async move {
+                b.remove_original(spec).await;
+                b.log_moves(|log| log.remove(id));
+            });
+        }
         if unfinished > 0 {
             self.send(Event::Unfinished(unfinished));
         }
@@ -675,9 +713,21 @@ impl Backend {
     /// Queues `specs`; for a move, remembers them so each original goes to the trash
     /// once its copy is verified.
     async fn enqueue(&self, c: &Connected, scan: u64, specs: Vec<JobSpec>, and_remove: bool) {
-        let ids = c.engine.add(specs.clone()).await;
+        // A move's jobs are expected before the engine has them: a small file may be
+        // Done before `add` returns.
         if and_remove && let Ok(mut moves) = self.moves.lock() {
-            moves.add_jobs(scan, ids.into_iter().zip(specs));
+            moves.expect(scan, specs.iter().cloned());
+        }
+        c.engine.add(specs).await;
+    }
+
+    /// The connected remote's move log, if it keeps one.
+    fn log_moves(&self, f: impl FnOnce(&mut moves::MoveLog)) {
+        if let Ok(c) = self.conn()
+            && let Some(log) = &c.move_log
+            && let Ok(mut log) = log.lock()
+        {
+            f(&mut log);
         }
     }
 

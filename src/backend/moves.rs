@@ -19,8 +19,14 @@ struct Move {
     folders: Vec<Key>,
 }
 
+/// The move of the jobs adopted from an earlier session: never open, so never tidied.
+const EARLIER_SESSION: u64 = 0;
+
 #[derive(Debug, Default)]
 pub struct Moves {
+    /// Specs handed to the engine whose ids are not known yet: bound when the engine says
+    /// it added them, which it does before any of them can run (so none finishes unseen).
+    expected: Vec<(u64, JobSpec)>,
     jobs: HashMap<JobId, (u64, JobSpec)>,
     open: HashMap<u64, Move>,
 }
@@ -44,14 +50,24 @@ impl Moves {
         }
     }
 
-    /// Jobs queued for this move.
-    pub fn add_jobs(&mut self, scan: u64, jobs: impl IntoIterator<Item = (JobId, JobSpec)>) {
-        for (id, spec) in jobs {
-            self.jobs.insert(id, (scan, spec));
+    /// Jobs about to be queued for this move.
+    pub fn expect(&mut self, scan: u64, specs: impl IntoIterator<Item = JobSpec>) {
+        for spec in specs {
+            self.expected.push((scan, spec));
             if let Some(m) = self.open.get_mut(&scan) {
                 m.outstanding += 1;
             }
         }
+    }
+
+    /// The engine added a job: whether it is one a move expected.
+    pub fn added(&mut self, id: JobId, spec: &JobSpec) -> bool {
+        let Some(i) = self.expected.iter().position(|(_, s)| s == spec) else {
+            return false;
+        };
+        let (scan, spec) = self.expected.swap_remove(i);
+        self.jobs.insert(id, (scan, spec));
+        true
     }
 
     /// A job settled: its move, and with `copied` the job whose original is to go (then
@@ -74,6 +90,73 @@ impl Moves {
     /// The move failed before anything was queued: nothing to tidy.
     pub fn forget(&mut self, scan: u64) {
         self.open.remove(&scan);
+    }
+
+    /// Jobs of a move an earlier session began, resumed now: their originals go when
+    /// they are Done (which folders that move emptied is not known any more).
+    pub fn adopt(&mut self, jobs: impl IntoIterator<Item = (JobId, JobSpec)>) {
+        for (id, spec) in jobs {
+            self.jobs.insert(id, (EARLIER_SESSION, spec));
+        }
+    }
+}
+
+/// The jobs of moves whose originals are still to go, kept beside the queue's journal
+/// (`moves.sqlite`), so that a move resumed after a crash or a lost SSH session still
+/// removes them instead of leaving two copies.
+pub struct MoveLog {
+    conn: rusqlite::Connection,
+}
+
+impl MoveLog {
+    pub fn open(dir: &Path) -> Result<MoveLog, String> {
+        let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", dir.display());
+        std::fs::create_dir_all(dir).map_err(|e| failed(&e))?;
+        let conn = rusqlite::Connection::open(dir.join("moves.sqlite")).map_err(|e| failed(&e))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS moves (id INTEGER PRIMARY KEY, spec TEXT NOT NULL);",
+        )
+        .map_err(|e| failed(&e))?;
+        Ok(MoveLog { conn })
+    }
+
+    pub fn add(&mut self, jobs: &[(JobId, JobSpec)]) {
+        let written = self.conn.transaction().and_then(|t| {
+            for (id, spec) in jobs {
+                let spec = serde_json::to_string(spec).unwrap_or_default();
+                t.execute(
+                    "INSERT OR REPLACE INTO moves (id, spec) VALUES (?1, ?2)",
+                    rusqlite::params![*id as i64, spec],
+                )?;
+            }
+            t.commit()
+        });
+        if let Err(e) = written {
+            tracing::error!("move log: {e}");
+        }
+    }
+
+    pub fn remove(&mut self, id: JobId) {
+        if let Err(e) = self
+            .conn
+            .execute("DELETE FROM moves WHERE id = ?1", [id as i64])
+        {
+            tracing::error!("move log: {e}");
+        }
+    }
+
+    pub fn all(&self) -> Vec<(JobId, JobSpec)> {
+        let Ok(mut stmt) = self.conn.prepare("SELECT id, spec FROM moves ORDER BY id") else {
+            return Vec::new();
+        };
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)));
+        rows.map(|rows| {
+            rows.filter_map(|r| r.ok())
+                .filter_map(|(id, spec)| Some((id as JobId, serde_json::from_str(&spec).ok()?)))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 }
 
@@ -143,7 +226,9 @@ mod tests {
         let mut m = Moves::default();
         let folder = Key::Drive("folder".into());
         m.begin(7, vec![folder.clone()]);
-        m.add_jobs(7, [(1, spec(1)), (2, spec(2))]);
+        m.expect(7, [spec(1), spec(2)]);
+        assert!(m.added(1, &spec(1)) && m.added(2, &spec(2)));
+        assert!(!m.added(5, &spec(5)), "a plain copy's job");
         m.hold(7); // conflicts held for the user
         assert_eq!(m.release(7), None, "planning over, jobs still running");
         assert_eq!(m.settled(1, true), Some((7, Some(spec(1)))));
@@ -151,12 +236,28 @@ mod tests {
         assert_eq!(m.settled(2, false), Some((7, None)));
         assert_eq!(m.release(7), None, "the conflicts are not answered yet");
         // The answer queues one more.
-        m.add_jobs(7, [(3, spec(3))]);
+        m.expect(7, [spec(3)]);
+        assert!(m.added(3, &spec(3)));
         assert_eq!(m.release(7), None);
         assert_eq!(m.settled(3, true), Some((7, Some(spec(3)))));
         assert_eq!(m.release(7), Some(vec![folder]));
         assert_eq!(m.release(7), None, "over once");
         assert_eq!(m.settled(99, true), None, "not a move's job");
+    }
+
+    #[test]
+    fn the_move_log_survives_its_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = MoveLog::open(dir.path()).unwrap();
+        log.add(&[(1, spec(1)), (2, spec(2)), (3, spec(3))]);
+        log.remove(2);
+        drop(log);
+        let log = MoveLog::open(dir.path()).unwrap();
+        assert_eq!(log.all(), vec![(1, spec(1)), (3, spec(3))]);
+        let mut m = Moves::default();
+        m.adopt(log.all());
+        assert_eq!(m.settled(3, true), Some((EARLIER_SESSION, Some(spec(3)))));
+        assert_eq!(m.release(EARLIER_SESSION), None, "nothing to tidy");
     }
 
     #[test]

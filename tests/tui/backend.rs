@@ -334,3 +334,71 @@ async fn a_moved_folder_leaves_no_empty_folders_behind() {
     until_trashed(emu, &[&photos, &holiday]).await;
     let _ = requests.send(Request::Quit);
 }
+
+/// A move cut off by a crash or a lost SSH session: the next session resumes its copy from
+/// the journal, and its original still goes once the copy is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_resumed_after_a_crash_still_removes_its_original() {
+    use acdc::app::QueueCommand;
+    let Connected {
+        demo,
+        requests,
+        mut events,
+        root,
+    } = connected().await;
+    let emu = &demo.server.emu;
+    let docs = child(emu, &root, "Documents");
+    let id = child(emu, &docs, "Résumé — draft.txt");
+    let size = emu
+        .with_store(|s| s.require(&id))
+        .expect("node")
+        .content
+        .expect("a file")
+        .size;
+    // Paused, so the session ends with the move's copy still queued.
+    requests
+        .send(Request::Queue(QueueCommand::Pause))
+        .expect("backend gone");
+    let file = Entry {
+        name: "Résumé — draft.txt".into(),
+        key: Key::Drive(id.clone()),
+        is_dir: false,
+        size,
+        modified: None,
+        md5: None,
+    };
+    requests
+        .send(move_to_local(&demo, vec![file]))
+        .expect("backend gone");
+    wait_for(&mut events, |e| {
+        matches!(e, Event::Transfer(EngineEvent::Added { .. })).then_some(())
+    })
+    .await;
+    let _ = requests.send(Request::Quit);
+    drop(events);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(emu, &id), Status::Available);
+
+    // The next session.
+    let (requests, mut events) = connecting(&demo);
+    let left = wait_for(&mut events, |e| match e {
+        Event::Unfinished(n) => Some(n),
+        _ => None,
+    })
+    .await;
+    assert_eq!(left, 1);
+    requests
+        .send(Request::Queue(QueueCommand::ResumeUnfinished))
+        .expect("backend gone");
+    wait_for(&mut events, |e| match e {
+        Event::Transfer(EngineEvent::State {
+            state: TransferState::Done,
+            ..
+        }) => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(demo.local().join("Résumé — draft.txt").is_file());
+    until_trashed(emu, &[&id]).await;
+    let _ = requests.send(Request::Quit);
+}
