@@ -197,6 +197,24 @@ fn child(emu: &Emu, parent: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} on the Drive"))
 }
 
+/// The pane's entry for the Drive file `name` in folder `parent`, as a listing gives it.
+fn drive_file(emu: &Emu, parent: &str, name: &str) -> Entry {
+    let id = child(emu, parent, name);
+    let content = emu
+        .with_store(|s| s.require(&id))
+        .expect("node")
+        .content
+        .expect("a file");
+    Entry {
+        name: name.into(),
+        key: Key::Drive(id),
+        is_dir: false,
+        size: content.size,
+        modified: None,
+        md5: Some(content.md5),
+    }
+}
+
 fn status(emu: &Emu, id: &str) -> Status {
     emu.with_store(|s| s.require(id)).expect("node").status
 }
@@ -263,24 +281,11 @@ async fn a_move_trashes_the_originals_only_once_the_copies_are_there() {
     } = connected().await;
     let emu = &demo.server.emu;
     let docs = child(emu, &root, "Documents");
-    let entry = |name: &str| {
-        let id = child(emu, &docs, name);
-        let content = emu
-            .with_store(|s| s.require(&id))
-            .expect("node")
-            .content
-            .expect("a file");
-        Entry {
-            name: name.into(),
-            key: Key::Drive(id),
-            is_dir: false,
-            size: content.size,
-            modified: None,
-            md5: Some(content.md5),
-        }
-    };
     // The demo's local folder has notes.md as the Drive has it; not the budget.
-    let (same, new) = (entry("notes.md"), entry("budget 2017.csv"));
+    let (same, new) = (
+        drive_file(emu, &docs, "notes.md"),
+        drive_file(emu, &docs, "budget 2017.csv"),
+    );
     assert_eq!(file_md5(&demo.local().join("notes.md")).ok(), same.md5);
     requests
         .send(move_to_local(&demo, vec![same.clone(), new.clone()]))
@@ -348,25 +353,14 @@ async fn a_move_resumed_after_a_crash_still_removes_its_original() {
     } = connected().await;
     let emu = &demo.server.emu;
     let docs = child(emu, &root, "Documents");
-    let id = child(emu, &docs, "Résumé — draft.txt");
-    let size = emu
-        .with_store(|s| s.require(&id))
-        .expect("node")
-        .content
-        .expect("a file")
-        .size;
+    let file = drive_file(emu, &docs, "Résumé — draft.txt");
+    let Key::Drive(id) = file.key.clone() else {
+        unreachable!()
+    };
     // Paused, so the session ends with the move's copy still queued.
     requests
         .send(Request::Queue(QueueCommand::Pause))
         .expect("backend gone");
-    let file = Entry {
-        name: "Résumé — draft.txt".into(),
-        key: Key::Drive(id.clone()),
-        is_dir: false,
-        size,
-        modified: None,
-        md5: None,
-    };
     requests
         .send(move_to_local(&demo, vec![file]))
         .expect("backend gone");
