@@ -57,8 +57,22 @@ struct Connected {
     engine: Engine,
     encoding: names::Encoding,
     changes: tokio::task::AbortHandle,
-    /// Moves' originals still to go, beside the journal (None: no journal).
-    move_log: Option<std::sync::Mutex<moves::MoveLog>>,
+    moves: MoveScope,
+}
+
+/// One connection's moves and the Drive their originals are on. Per connection, since
+/// job ids are its engine's: after a switch of remote, the old engine's last events must
+/// not reach the new remote's moves.
+#[derive(Clone)]
+struct MoveScope {
+    moves: Arc<std::sync::Mutex<moves::Moves>>,
+    drive: DriveFs,
+}
+
+impl MoveScope {
+    fn with<T>(&self, f: impl FnOnce(&mut moves::Moves) -> T) -> Option<T> {
+        self.moves.lock().ok().map(|mut m| f(&mut m))
+    }
 }
 
 impl Connected {
@@ -97,8 +111,6 @@ struct Backend {
     scans: Arc<std::sync::Mutex<Vec<(u64, CancellationToken)>>>,
     /// Conflicting files of finished scans, until the user says what to do with them.
     conflicts: Arc<std::sync::Mutex<HashMap<u64, HeldConflicts>>>,
-    /// Moves under way: their jobs, whose originals go once Done, and their folders.
-    moves: Arc<std::sync::Mutex<moves::Moves>>,
 }
 
 /// Starts the backend; requests go in on the sender, events come out of the receiver.
@@ -121,7 +133,6 @@ pub fn start(
         events,
         scans: Arc::default(),
         conflicts: Arc::default(),
-        moves: Arc::default(),
     };
     tokio::spawn(async move {
         while let Some(request) = incoming.recv().await {
@@ -234,68 +245,29 @@ impl Backend {
             None => None,
         };
         let unfinished = journal.as_ref().map(|j| j.unfinished().len()).unwrap_or(0);
-        // Moves an earlier session began: a job still to run keeps its original waiting;
-        // one that ended Done before its original went has it go now.
-        let mut move_log = (self.journal_dir)(&remote).and_then(|dir| {
+        let move_log = (self.journal_dir)(&remote).and_then(|dir| {
             moves::MoveLog::open(&dir)
                 .map_err(|e| tracing::warn!("moves will not survive a crash: {e}"))
                 .ok()
         });
-        let mut originals_due = Vec::new();
-        if let Some(log) = &mut move_log {
-            let mut waiting = Vec::new();
-            for (id, spec) in log.all() {
-                match journal.as_ref().and_then(|j| j.state(id)) {
-                    Some(TransferState::Done) => originals_due.push((id, spec)),
-                    Some(state) if !state.is_final() => waiting.push((id, spec)),
-                    _ => log.remove(id),
-                }
-            }
-            if let Ok(mut m) = self.moves.lock() {
-                m.adopt(waiting);
-            }
-        }
+        let (restored, originals_due) =
+            moves::Moves::restore(move_log, |id| journal.as_ref().and_then(|j| j.state(id)));
+        let scope = MoveScope {
+            moves: Arc::new(std::sync::Mutex::new(restored)),
+            drive: DriveFs {
+                client: client.clone(),
+            },
+        };
         let engine_options = EngineOptions {
             templink_threshold: options.templink_threshold,
             ..self.engine_options.clone()
         };
         let (engine, mut engine_events) =
             Engine::start(client.clone(), engine_options, journal, false);
-        let backend = self.clone();
+        let (backend, moves) = (self.clone(), scope.clone());
         tokio::spawn(async move {
             while let Some(e) = engine_events.recv().await {
-                if let TransferEvent::Added { id, spec } = &e {
-                    let of_a_move = backend.moves.lock().is_ok_and(|mut m| m.added(*id, spec));
-                    if of_a_move {
-                        backend.log_moves(|log| log.add(&[(*id, spec.clone())]));
-                    }
-                }
-                if let TransferEvent::State { id, state } = &e {
-                    // Not copied (skipped, cancelled): the original stays, and is no longer
-                    // waited for. A failed one is still waited for: it may be retried.
-                    let settled = match state {
-                        TransferState::Done => Some(true),
-                        TransferState::Skipped { .. } | TransferState::Cancelled => Some(false),
-                        _ => None,
-                    };
-                    let of_a_move = settled.and_then(|copied| {
-                        backend
-                            .moves
-                            .lock()
-                            .ok()
-                            .and_then(|mut m| m.settled(*id, copied))
-                    });
-                    if let Some((scan, original)) = of_a_move {
-                        let (b, id) = (backend.clone(), *id);
-                        tokio::spawn(async move {
-                            if let Some(spec) = original {
-                                b.remove_original(spec).await;
-                            }
-                            b.log_moves(|log| log.remove(id));
-                            b.release_move(scan);
-                        });
-                    }
-                }
+                backend.follow_move(&moves, &e);
                 if backend.events.send(Event::Transfer(e)).is_err() {
                     break;
                 }
@@ -326,17 +298,18 @@ impl Backend {
             engine,
             encoding: options.encoding,
             changes,
-            move_log: move_log.map(std::sync::Mutex::new),
+            moves: scope.clone(),
         });
         if let Ok(mut slot) = self.connected.write() {
             *slot = Some(connected);
         }
         self.send(Event::Connected { remote });
+        // Moves an earlier session began whose copies ended Done before the originals went.
         for (id, spec) in originals_due {
-            let b = self.clone();
+            let (b, scope) = (self.clone(), scope.clone());
             tokio::spawn(async move {
-                b.remove_original(spec).await;
-                b.log_moves(|log| log.remove(id));
+                b.remove_original(&scope.drive, spec).await;
+                scope.with(|m| m.original_handled(id));
             });
         }
         if unfinished > 0 {
@@ -522,11 +495,13 @@ impl Backend {
                         Resolution::Skip => None,
                     })
                     .collect();
-                if let (false, Ok(c)) = (specs.is_empty(), self.conn()) {
-                    self.enqueue(&c, scan, specs, and_remove).await;
-                }
-                if and_remove {
-                    self.release_move(scan);
+                if let Ok(c) = self.conn() {
+                    if !specs.is_empty() {
+                        self.enqueue(&c, scan, specs, and_remove).await;
+                    }
+                    if and_remove {
+                        self.release_move(&c.moves, scan);
+                    }
                 }
             }
             Request::CancelScan(id) => {
@@ -715,33 +690,54 @@ impl Backend {
     async fn enqueue(&self, c: &Connected, scan: u64, specs: Vec<JobSpec>, and_remove: bool) {
         // A move's jobs are expected before the engine has them: a small file may be
         // Done before `add` returns.
-        if and_remove && let Ok(mut moves) = self.moves.lock() {
-            moves.expect(scan, specs.iter().cloned());
+        if and_remove {
+            c.moves.with(|m| m.expect(scan, specs.iter().cloned()));
         }
         c.engine.add(specs).await;
     }
 
-    /// The connected remote's move log, if it keeps one.
-    fn log_moves(&self, f: impl FnOnce(&mut moves::MoveLog)) {
-        if let Ok(c) = self.conn()
-            && let Some(log) = &c.move_log
-            && let Ok(mut log) = log.lock()
-        {
-            f(&mut log);
+    /// What an engine event means for the moves: a job bound to its move when added; once
+    /// Done its original goes. Skipped or cancelled, the original stays and is no longer
+    /// waited for; a failed job is still waited for, as it may be retried.
+    fn follow_move(&self, scope: &MoveScope, event: &TransferEvent) {
+        match event {
+            TransferEvent::Added { id, spec } => {
+                scope.with(|m| m.added(*id, spec));
+            }
+            TransferEvent::State { id, state } => {
+                let copied = match state {
+                    TransferState::Done => true,
+                    TransferState::Skipped { .. } | TransferState::Cancelled => false,
+                    _ => return,
+                };
+                let Some((scan, original)) = scope.with(|m| m.settled(*id, copied)).flatten()
+                else {
+                    return;
+                };
+                let (b, scope, id) = (self.clone(), scope.clone(), *id);
+                tokio::spawn(async move {
+                    if let Some(spec) = original {
+                        b.remove_original(&scope.drive, spec).await;
+                    }
+                    scope.with(|m| m.original_handled(id));
+                    b.release_move(&scope, scan);
+                });
+            }
+            _ => {}
         }
     }
 
     /// One thing a move waited for ended; once nothing is left, the folders it emptied go.
-    fn release_move(&self, scan: u64) {
-        let folders = self.moves.lock().ok().and_then(|mut m| m.release(scan));
+    fn release_move(&self, scope: &MoveScope, scan: u64) {
+        let folders = scope.with(|m| m.release(scan)).flatten();
         if let Some(folders) = folders.filter(|f| !f.is_empty()) {
-            let b = self.clone();
-            tokio::spawn(async move { b.tidy(folders).await });
+            let (b, scope) = (self.clone(), scope.clone());
+            tokio::spawn(async move { b.tidy(&scope.drive, folders).await });
         }
     }
 
     /// The moved folders, where nothing is left in them.
-    async fn tidy(&self, folders: Vec<Key>) {
+    async fn tidy(&self, drive: &DriveFs, folders: Vec<Key>) {
         let mut went = Vec::new();
         for folder in folders {
             let gone = match &folder {
@@ -751,10 +747,7 @@ impl Backend {
                         .await
                         .unwrap_or(false)
                 }
-                Key::Drive(id) => match self.conn() {
-                    Ok(c) => moves::trash_empty_folders(&c.drive.client, id).await,
-                    Err(_) => false,
-                },
+                Key::Drive(id) => moves::trash_empty_folders(&drive.client, id).await,
             };
             if gone {
                 went.push(side_of(&folder));
@@ -768,17 +761,16 @@ impl Backend {
         }
     }
 
-    /// A moved file's copy is verified: its original goes to the trash (never for good).
     /// The originals of a move whose copies were already at the destination, then one
     /// word and a refresh of their side.
-    async fn remove_originals(&self, specs: Vec<JobSpec>) {
+    async fn remove_originals(&self, drive: &DriveFs, specs: Vec<JobSpec>) {
         let mut removed = 0;
         let side = match specs.first() {
             Some(JobSpec::Upload { .. }) => Side::Local,
             _ => Side::Drive,
         };
         for spec in specs {
-            removed += usize::from(self.remove_original(spec).await);
+            removed += usize::from(self.remove_original(drive, spec).await);
         }
         self.send(Event::Done {
             sides: vec![side],
@@ -789,15 +781,16 @@ impl Backend {
         });
     }
 
-    /// Whether the original went.
-    async fn remove_original(&self, spec: JobSpec) -> bool {
+    /// A moved file's copy is verified: its original goes to the trash (never for good).
+    /// Whether it went.
+    async fn remove_original(&self, drive: &DriveFs, spec: JobSpec) -> bool {
         let (side, key, label) = match &spec {
             JobSpec::Upload { local, .. } => (Side::Local, Key::Local(local.clone()), spec.label()),
             JobSpec::Download { node, .. } => (Side::Drive, Key::Drive(node.clone()), spec.label()),
         };
         let result = match side {
             Side::Local => self.local.trash(&key).await,
-            Side::Drive => async { self.conn()?.drive.trash(&key).await }.await,
+            Side::Drive => drive.trash(&key).await,
         };
         if let Err(e) = &result {
             self.send(Event::Failed {
@@ -813,78 +806,71 @@ impl Backend {
             [one] => one.name.clone(),
             many => count(many.len(), "item"),
         };
+        let c = match self.conn() {
+            Ok(c) => c,
+            Err(e) => {
+                self.send(Event::ScanFailed {
+                    scan,
+                    message: e.to_string(),
+                });
+                return;
+            }
+        };
         let cancel = CancellationToken::new();
         if let Ok(mut scans) = self.scans.lock() {
             scans.push((scan, cancel.clone()));
         }
         self.send(Event::ScanStarted { scan, label });
-        if and_remove && let Ok(mut moves) = self.moves.lock() {
+        if and_remove {
             let folders = sources.iter().filter(|e| e.is_dir).map(|e| e.key.clone());
-            moves.begin(scan, folders.collect());
+            c.moves.with(|m| m.begin(scan, folders.collect()));
         }
         let result = self.plan_all(scan, &sources, &to, &cancel).await;
         if let Ok(mut scans) = self.scans.lock() {
             scans.retain(|(s, _)| *s != scan);
         }
-        match result {
-            Ok(plan) => {
-                let queued = plan.specs.len();
-                if and_remove && !plan.unchanged.is_empty() {
-                    // Already at the destination, the same by size and MD5: moved, in effect.
-                    if let Ok(mut moves) = self.moves.lock() {
-                        moves.hold(scan);
-                    }
-                    let (b, unchanged) = (self.clone(), plan.unchanged.clone());
-                    tokio::spawn(async move {
-                        b.remove_originals(unchanged).await;
-                        b.release_move(scan);
-                    });
-                }
-                match self.conn() {
-                    Ok(c) => self.enqueue(&c, scan, plan.specs, and_remove).await,
-                    Err(e) => {
-                        if let Ok(mut moves) = self.moves.lock() {
-                            moves.forget(scan);
-                        }
-                        self.send(Event::ScanFailed {
-                            scan,
-                            message: e.to_string(),
-                        });
-                        return;
-                    }
-                }
-                let conflicts: Vec<String> =
-                    plan.conflicts.iter().map(|c| c.overwrite.label()).collect();
-                if !plan.conflicts.is_empty()
-                    && let Ok(mut pending) = self.conflicts.lock()
-                {
-                    pending.insert(scan, (plan.conflicts, and_remove));
-                    // The move waits for the answer too.
-                    if and_remove && let Ok(mut moves) = self.moves.lock() {
-                        moves.hold(scan);
-                    }
-                }
-                self.send(Event::ScanDone {
-                    scan,
-                    queued,
-                    unchanged: plan.unchanged.len(),
-                    problems: plan.problems,
-                    conflicts,
-                });
-                // The planning's own hold on the move.
-                if and_remove {
-                    self.release_move(scan);
-                }
-            }
+        let plan = match result {
+            Ok(plan) => plan,
             Err(e) => {
-                if let Ok(mut moves) = self.moves.lock() {
-                    moves.forget(scan);
-                }
+                c.moves.with(|m| m.forget(scan));
                 self.send(Event::ScanFailed {
                     scan,
                     message: e.to_string(),
-                })
+                });
+                return;
             }
+        };
+        let queued = plan.specs.len();
+        if and_remove && !plan.unchanged.is_empty() {
+            // Already at the destination, the same by size and MD5: moved, in effect.
+            c.moves.with(|m| m.hold(scan));
+            let (b, scope, unchanged) = (self.clone(), c.moves.clone(), plan.unchanged.clone());
+            tokio::spawn(async move {
+                b.remove_originals(&scope.drive, unchanged).await;
+                b.release_move(&scope, scan);
+            });
+        }
+        self.enqueue(&c, scan, plan.specs, and_remove).await;
+        let conflicts: Vec<String> = plan.conflicts.iter().map(|c| c.overwrite.label()).collect();
+        if !plan.conflicts.is_empty()
+            && let Ok(mut pending) = self.conflicts.lock()
+        {
+            pending.insert(scan, (plan.conflicts, and_remove));
+            // The move waits for the answer too.
+            if and_remove {
+                c.moves.with(|m| m.hold(scan));
+            }
+        }
+        self.send(Event::ScanDone {
+            scan,
+            queued,
+            unchanged: plan.unchanged.len(),
+            problems: plan.problems,
+            conflicts,
+        });
+        // The planning's own hold on the move.
+        if and_remove {
+            self.release_move(&c.moves, scan);
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::drive::Client;
 use crate::fs::Key;
-use crate::transfer::{JobId, JobSpec};
+use crate::transfer::{JobId, JobSpec, TransferState};
 
 /// A move under way: what still has to end before its folders are looked at.
 #[derive(Debug)]
@@ -19,9 +19,11 @@ struct Move {
     folders: Vec<Key>,
 }
 
-/// The move of the jobs adopted from an earlier session: never open, so never tidied.
+/// The move of the jobs restored from an earlier session: never open, so never tidied
+/// (which folders it emptied is not known any more).
 const EARLIER_SESSION: u64 = 0;
 
+/// One remote's moves (one engine's job ids: another remote's journal numbers its own).
 #[derive(Debug, Default)]
 pub struct Moves {
     /// Specs handed to the engine whose ids are not known yet: bound when the engine says
@@ -29,9 +31,35 @@ pub struct Moves {
     expected: Vec<(u64, JobSpec)>,
     jobs: HashMap<JobId, (u64, JobSpec)>,
     open: HashMap<u64, Move>,
+    /// Where the jobs are kept for the next session (None: nowhere).
+    log: Option<MoveLog>,
 }
 
 impl Moves {
+    /// The moves an earlier session left in `log`, by what the queue's journal says of
+    /// each job (`state_of`): one still to run waits again; one Done before its original
+    /// went is returned, for its original to go now; the rest are forgotten.
+    pub fn restore(
+        mut log: Option<MoveLog>,
+        state_of: impl Fn(JobId) -> Option<TransferState>,
+    ) -> (Moves, Vec<(JobId, JobSpec)>) {
+        let mut moves = Moves::default();
+        let mut due = Vec::new();
+        if let Some(log) = &mut log {
+            for (id, spec) in log.all() {
+                match state_of(id) {
+                    Some(TransferState::Done) => due.push((id, spec)),
+                    Some(state) if !state.is_final() => {
+                        moves.jobs.insert(id, (EARLIER_SESSION, spec));
+                    }
+                    _ => log.remove(id),
+                }
+            }
+        }
+        moves.log = log;
+        (moves, due)
+    }
+
     /// A move starts planning; it is not over before `release` says so once for this.
     pub fn begin(&mut self, scan: u64, folders: Vec<Key>) {
         self.open.insert(
@@ -66,8 +94,18 @@ impl Moves {
             return false;
         };
         let (scan, spec) = self.expected.swap_remove(i);
+        if let Some(log) = &mut self.log {
+            log.add(&[(id, spec.clone())]);
+        }
         self.jobs.insert(id, (scan, spec));
         true
+    }
+
+    /// A job's original went, or will not: the log forgets it.
+    pub fn original_handled(&mut self, id: JobId) {
+        if let Some(log) = &mut self.log {
+            log.remove(id);
+        }
     }
 
     /// A job settled: its move, and with `copied` the job whose original is to go (then
@@ -91,19 +129,12 @@ impl Moves {
     pub fn forget(&mut self, scan: u64) {
         self.open.remove(&scan);
     }
-
-    /// Jobs of a move an earlier session began, resumed now: their originals go when
-    /// they are Done (which folders that move emptied is not known any more).
-    pub fn adopt(&mut self, jobs: impl IntoIterator<Item = (JobId, JobSpec)>) {
-        for (id, spec) in jobs {
-            self.jobs.insert(id, (EARLIER_SESSION, spec));
-        }
-    }
 }
 
 /// The jobs of moves whose originals are still to go, kept beside the queue's journal
 /// (`moves.sqlite`), so that a move resumed after a crash or a lost SSH session still
 /// removes them instead of leaving two copies.
+#[derive(Debug)]
 pub struct MoveLog {
     conn: rusqlite::Connection,
 }
@@ -246,18 +277,33 @@ mod tests {
     }
 
     #[test]
-    fn the_move_log_survives_its_process() {
+    fn moves_are_restored_by_what_the_journal_says() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = MoveLog::open(dir.path()).unwrap();
-        log.add(&[(1, spec(1)), (2, spec(2)), (3, spec(3))]);
-        log.remove(2);
-        drop(log);
-        let log = MoveLog::open(dir.path()).unwrap();
-        assert_eq!(log.all(), vec![(1, spec(1)), (3, spec(3))]);
-        let mut m = Moves::default();
-        m.adopt(log.all());
-        assert_eq!(m.settled(3, true), Some((EARLIER_SESSION, Some(spec(3)))));
+        let log = || Some(MoveLog::open(dir.path()).unwrap());
+        let (mut m, due) = Moves::restore(log(), |_| None);
+        assert!(due.is_empty());
+        m.begin(7, vec![]);
+        m.expect(7, (1..=4).map(spec));
+        for id in 1..=4 {
+            assert!(m.added(id, &spec(id)));
+        }
+        // Job 4's original went before the session ended.
+        m.settled(4, true);
+        m.original_handled(4);
+        drop(m);
+        let (mut m, due) = Moves::restore(log(), |id| match id {
+            1 => Some(TransferState::Queued),
+            2 => Some(TransferState::Done),
+            _ => Some(TransferState::Cancelled),
+        });
+        assert_eq!(due, vec![(2, spec(2))], "Done, its original not gone yet");
+        assert_eq!(m.settled(1, true), Some((EARLIER_SESSION, Some(spec(1)))));
+        assert_eq!(m.settled(3, true), None, "cancelled: forgotten");
         assert_eq!(m.release(EARLIER_SESSION), None, "nothing to tidy");
+        // What was forgotten is gone from the log too.
+        m.original_handled(1);
+        m.original_handled(2);
+        assert!(MoveLog::open(dir.path()).unwrap().all().is_empty());
     }
 
     #[test]
