@@ -245,11 +245,19 @@ impl Backend {
             None => None,
         };
         let unfinished = journal.as_ref().map(|j| j.unfinished().len()).unwrap_or(0);
-        let move_log = (self.journal_dir)(&remote).and_then(|dir| {
-            moves::MoveLog::open(&dir)
-                .map_err(|e| tracing::warn!("moves will not survive a crash: {e}"))
-                .ok()
-        });
+        let move_log = match (self.journal_dir)(&remote).map(|dir| moves::MoveLog::open(&dir)) {
+            Some(Ok(log)) => Some(log),
+            Some(Err(e)) => {
+                self.send(Event::Failed {
+                    sides: Vec::new(),
+                    message: format!(
+                        "a move cut off by a crash would keep its originals (remove them by hand): {e}"
+                    ),
+                });
+                None
+            }
+            None => None,
+        };
         let (restored, originals_due) =
             moves::Moves::restore(move_log, |id| journal.as_ref().and_then(|j| j.state(id)));
         let scope = MoveScope {
